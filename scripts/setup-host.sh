@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Install the host tools this project needs on Debian 12. Safe to run again:
+# each step skips what is already installed.
+set -euo pipefail
+
+step() { printf '[setup] %s\n' "$*"; }
+
+apt_packages=(
+    qemu-system-arm      # qemu-system-aarch64: runs the kernel
+    qemu-user            # qemu-aarch64: the Linux reference (user mode)
+    e2fsprogs            # mke2fs, e2fsck, debugfs: the root image
+    binutils-aarch64-linux-gnu  # strip/readelf for the cross-built userland
+    mmdebstrap           # extracts Debian's arm64 musl runtime
+    dpkg-dev             # apt-get source unpacks with dpkg-source
+    xz-utils bzip2 make
+)
+missing=()
+for p in "${apt_packages[@]}"; do
+    dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if ((${#missing[@]})); then
+    step "apt-get install ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# zig is the C cross compiler for aarch64-linux-musl; rust-just provides `just`.
+pip_packages=(ziglang==0.17.0 rust-just pytest pexpect)
+for p in "${pip_packages[@]}"; do
+    name=${p%%==*}
+    if ! python3 -m pip show -q "$name" >/dev/null 2>&1; then
+        step "pip install $p"
+        python3 -m pip install -q "$p"
+    fi
+done
+
+# rust-toolchain.toml names the toolchain, components and targets; rustup
+# installs whatever of them is missing on the first cargo call.
+step "rust toolchain: $(cd "$(dirname "$0")/.." && rustc --version)"
