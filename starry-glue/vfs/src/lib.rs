@@ -1,0 +1,42 @@
+//! File-system layer of the kernel.
+//!
+//! The crate is `no_std` + `alloc` and builds on the host for tests. It
+//! provides:
+//! - the node and file-system traits ([`VfsNode`], [`FileSystem`]) and their
+//!   implementations: ext4 through rsext4 ([`ext4`]), an in-memory [`tmpfs`]
+//!   and the device directory [`devfs`];
+//! - a mount table and path resolution from a working directory ([`path`]);
+//! - open file descriptions, pipes and the descriptor table ([`file`],
+//!   [`pipe`], [`fd`]);
+//! - [`FsContext`], the per-process file-system state, with the high-level
+//!   operations that the syscall layer calls.
+
+#![no_std]
+
+extern crate alloc;
+
+pub mod context;
+pub mod devfs;
+pub mod ext4;
+pub mod fd;
+pub mod file;
+pub mod node;
+pub mod path;
+pub mod pipe;
+pub mod tmpfs;
+pub mod types;
+
+pub use axerrno::LinuxError;
+pub use context::FsContext;
+pub use devfs::{CharDevice, EntropySource, create_devfs, mount_devfs};
+pub use ext4::{BlockDevice, Ext4Fs};
+pub use fd::FdTable;
+pub use file::{FileLike, OpenFile};
+pub use node::{FileSystem, NodeRef, VfsNode};
+pub use path::{Location, MountTable};
+pub use pipe::new_pipe;
+pub use tmpfs::TmpFs;
+pub use types::*;
+
+/// Result type of every fallible operation in this crate.
+pub type VfsResult<T = ()> = Result<T, LinuxError>;
