@@ -1,0 +1,40 @@
+//! The bootable kernel: boot, traps, the console, the disk and the init
+//! process. It links `starry-glue` (the syscall handlers) and `starry-vfs`.
+//!
+//! On the host this crate builds as an empty program, so that
+//! `cargo test --workspace` can run the tests of its target-independent
+//! modules.
+
+#![cfg_attr(target_os = "none", no_std, no_main)]
+
+extern crate alloc;
+#[cfg(target_os = "none")]
+#[macro_use]
+extern crate log;
+
+mod bootargs;
+
+#[cfg(target_os = "none")]
+mod bootinfo;
+#[cfg(target_os = "none")]
+mod console;
+#[cfg(target_os = "none")]
+mod power;
+#[cfg(target_os = "none")]
+mod runtime;
+
+#[cfg(not(target_os = "none"))]
+fn main() {}
+
+/// Runs after the runtime initialized memory, tasks, devices and interrupts.
+#[cfg(target_os = "none")]
+fn kernel_main(_devices: axdriver::AllDevices) -> ! {
+    let cmdline = bootinfo::bootargs();
+    let args = match bootargs::parse(cmdline) {
+        Ok(args) => args,
+        Err(err) => power::boot_failure(&alloc::format!("{err}")),
+    };
+    axlog::set_max_level(&args.log);
+    info!("starry-python-kernel: init {} in {}, {} seed bytes", args.init, args.cwd, bootinfo::rng_seed().len());
+    power::exit_qemu(7)
+}

@@ -1,0 +1,100 @@
+//! The boot sequence from the platform entry to `crate::kernel_main`.
+//!
+//! It replaces axruntime 0.3.0-preview.3, whose entry prints a banner of
+//! about 20 lines and whose panic handler powers off with status 0; this
+//! kernel keeps the boot quiet and ends QEMU with a status that says what
+//! happened.
+
+use core::sync::atomic::{AtomicU64, Ordering};
+
+use axhal::mem::{MemRegionFlags, memory_regions, phys_to_virt};
+
+struct LogIfImpl;
+
+#[crate_interface::impl_interface]
+impl axlog::LogIf for LogIfImpl {
+    fn console_write_str(s: &str) {
+        crate::console::write_bytes(s.as_bytes());
+    }
+
+    fn current_time() -> core::time::Duration {
+        axhal::time::monotonic_time()
+    }
+
+    fn current_cpu_id() -> Option<usize> {
+        Some(0)
+    }
+
+    fn current_task_id() -> Option<u64> {
+        axtask::current_may_uninit().map(|task| task.id().as_u64())
+    }
+}
+
+/// Gives the page allocator the largest free RAM region and the byte
+/// allocator the others. Anything needed from the device tree must be copied
+/// out before (see `bootinfo`), because QEMU places it in free RAM.
+fn init_allocator() {
+    let largest = memory_regions()
+        .filter(|region| region.flags.contains(MemRegionFlags::FREE))
+        .max_by_key(|region| region.size);
+    let Some(largest) = largest else {
+        crate::power::boot_failure("no free memory region");
+    };
+    axalloc::global_init(phys_to_virt(largest.paddr).as_usize(), largest.size);
+    for region in memory_regions() {
+        if !region.flags.contains(MemRegionFlags::FREE) || region.paddr == largest.paddr {
+            continue;
+        }
+        let vaddr = phys_to_virt(region.paddr).as_usize();
+        if let Err(err) = axalloc::global_add_memory(vaddr, region.size) {
+            warn!("memory region {:#x}+{:#x} not added: {err:?}", region.paddr.as_usize(), region.size);
+        }
+    }
+}
+
+/// The deadline of the next timer interrupt, in nanoseconds of monotonic time.
+static NEXT_TIMER_DEADLINE: AtomicU64 = AtomicU64::new(0);
+
+fn update_timer() {
+    let period = axhal::time::NANOS_PER_SEC / axconfig::TICKS_PER_SEC as u64;
+    let now = axhal::time::monotonic_time_nanos();
+    let mut deadline = NEXT_TIMER_DEADLINE.load(Ordering::Relaxed);
+    if now >= deadline {
+        deadline = now + period;
+    }
+    NEXT_TIMER_DEADLINE.store(deadline + period, Ordering::Relaxed);
+    axhal::time::set_oneshot_timer(deadline);
+}
+
+fn init_interrupts() {
+    axhal::irq::register(axhal::time::irq_num(), || {
+        update_timer();
+        axtask::on_timer_tick();
+    });
+    axhal::asm::enable_irqs();
+}
+
+/// The platform entry on the boot CPU, after the boot code set up the MMU
+/// and the stack.
+#[axplat::main]
+fn rust_main(cpu_id: usize, dtb: usize) -> ! {
+    // SAFETY: runs once, first thing, before anything uses .bss.
+    unsafe { axhal::mem::clear_bss() };
+    axhal::percpu::init_primary(cpu_id);
+    axhal::init_early(cpu_id, dtb);
+    axlog::init();
+    // The ArceOS crates log their start-up at info; only warnings show until
+    // the command line sets the level.
+    axlog::set_max_level("warn");
+    crate::bootinfo::capture();
+
+    init_allocator();
+    axmm::init_memory_management();
+    axhal::init_later(cpu_id, dtb);
+    axtask::init_scheduler();
+    let devices = axdriver::init_drivers();
+    init_interrupts();
+    ctor_bare::call_ctors();
+
+    crate::kernel_main(devices)
+}

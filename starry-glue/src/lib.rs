@@ -1,0 +1,15 @@
+//! Implements the Linux syscall handler traits that `syscall-abi` generates
+//! on ArceOS components (axhal, axtask, axalloc) and `starry-vfs`.
+//!
+//! One module per syscall family: `fs` (the file-system layer's), `mm`,
+//! `process`, `time` and `misc`. Besides the handlers, `process` holds the
+//! process and thread types and the ELF loader, and `mm` the user address
+//! space.
+
+#![cfg_attr(not(test), no_std)]
+
+extern crate alloc;
+
+#[cfg(target_os = "none")]
+pub mod mm;
+pub mod process;

@@ -1,0 +1,400 @@
+//! The user address space: memory areas in a `memory_set::MemorySet` over an
+//! aarch64 page table, with lazily allocated anonymous pages.
+//!
+//! axmm 0.3.0-preview.3 has an `AddrSpace` too, but its `protect` changes only
+//! the page table and leaves the area flags stale, so a later fault or a
+//! user-memory check would use the old permissions. This type keeps both in
+//! step, which mprotect needs.
+
+use alloc::vec::Vec;
+
+use axalloc::{UsageKind, global_allocator};
+use axerrno::LinuxError;
+use axhal::{
+    mem::{phys_to_virt, virt_to_phys},
+    paging::{MappingFlags, PageSize, PageTable},
+};
+use memory_addr::{MemoryAddr, PAGE_SIZE_4K, PageIter4K, PhysAddr, VirtAddr, VirtAddrRange};
+use memory_set::{MappingBackend, MemoryArea, MemorySet};
+
+/// The first address past user space (48-bit virtual addresses, as Linux on
+/// aarch64).
+pub const USER_ADDR_END: usize = 1 << 48;
+/// The lowest address a mapping may start at (Linux's default
+/// `vm.mmap_min_addr`).
+pub const USER_ADDR_MIN: usize = 0x1_0000;
+/// Where the search for a free range starts when mmap gets no usable hint.
+pub const MMAP_BASE: usize = 0x7f00_0000_0000;
+
+/// The backend of a memory area: every area owns its frames, allocated at
+/// map time (`populate`) or on the first access.
+#[derive(Clone)]
+pub struct Backend {
+    populate: bool,
+}
+
+impl Backend {
+    pub const fn new(populate: bool) -> Self {
+        Self { populate }
+    }
+}
+
+/// Converts the protection of an area into page-table flags. A page that the
+/// process may not access at all (PROT_NONE) stays mapped for the kernel only,
+/// so that its frame is kept and freed with the area.
+pub fn pte_flags(prot: MappingFlags) -> MappingFlags {
+    let access = MappingFlags::READ | MappingFlags::WRITE | MappingFlags::EXECUTE;
+    if prot.intersects(access) {
+        (prot & access) | MappingFlags::READ | MappingFlags::USER
+    } else {
+        MappingFlags::READ
+    }
+}
+
+/// Returns whether an area with protection `prot` allows an access of kind
+/// `access` (READ, WRITE and/or EXECUTE). As on Linux for arm64, write and
+/// execute permission imply read permission.
+pub fn prot_allows(prot: MappingFlags, access: MappingFlags) -> bool {
+    let mut effective = prot;
+    if prot.intersects(MappingFlags::WRITE | MappingFlags::EXECUTE) {
+        effective |= MappingFlags::READ;
+    }
+    let access = access & (MappingFlags::READ | MappingFlags::WRITE | MappingFlags::EXECUTE);
+    effective.contains(access)
+}
+
+fn alloc_zeroed_frame() -> Option<PhysAddr> {
+    let vaddr = global_allocator()
+        .alloc_pages(1, PAGE_SIZE_4K, UsageKind::VirtMem)
+        .ok()?;
+    // SAFETY: the allocator returned a page of kernel memory that nothing else
+    // refers to yet.
+    unsafe { core::ptr::write_bytes(vaddr as *mut u8, 0, PAGE_SIZE_4K) };
+    Some(virt_to_phys(VirtAddr::from(vaddr)))
+}
+
+fn dealloc_frame(frame: PhysAddr) {
+    global_allocator().dealloc_pages(phys_to_virt(frame).as_usize(), 1, UsageKind::VirtMem);
+}
+
+impl MappingBackend for Backend {
+    type Addr = VirtAddr;
+    type Flags = MappingFlags;
+    type PageTable = PageTable;
+
+    fn map(&self, start: VirtAddr, size: usize, prot: MappingFlags, pt: &mut PageTable) -> bool {
+        if !self.populate {
+            // Lazy pages get their frame in `AddrSpace::populate_page`.
+            return true;
+        }
+        let mut cursor = pt.cursor();
+        for vaddr in PageIter4K::new(start, start + size).unwrap() {
+            let Some(frame) = alloc_zeroed_frame() else {
+                return false;
+            };
+            if cursor
+                .map(vaddr, frame, PageSize::Size4K, pte_flags(prot))
+                .is_err()
+            {
+                dealloc_frame(frame);
+                return false;
+            }
+        }
+        true
+    }
+
+    fn unmap(&self, start: VirtAddr, size: usize, pt: &mut PageTable) -> bool {
+        let mut cursor = pt.cursor();
+        for vaddr in PageIter4K::new(start, start + size).unwrap() {
+            if let Ok((frame, _, _)) = cursor.unmap(vaddr) {
+                dealloc_frame(frame);
+            }
+        }
+        true
+    }
+
+    fn protect(&self, start: VirtAddr, size: usize, prot: MappingFlags, pt: &mut PageTable) -> bool {
+        let mut cursor = pt.cursor();
+        for vaddr in PageIter4K::new(start, start + size).unwrap() {
+            // Pages not allocated yet get the new flags when they are populated.
+            let _ = cursor.protect(vaddr, pte_flags(prot));
+        }
+        true
+    }
+}
+
+/// The address space of one process.
+pub struct AddrSpace {
+    areas: MemorySet<Backend>,
+    pt: PageTable,
+}
+
+fn map_err(err: memory_set::MappingError) -> LinuxError {
+    match err {
+        memory_set::MappingError::InvalidParam => LinuxError::EINVAL,
+        memory_set::MappingError::AlreadyExists => LinuxError::EEXIST,
+        memory_set::MappingError::BadState => LinuxError::ENOMEM,
+    }
+}
+
+fn check_range(start: VirtAddr, size: usize) -> Result<(), LinuxError> {
+    if !start.is_aligned_4k() || size == 0 || size % PAGE_SIZE_4K != 0 {
+        return Err(LinuxError::EINVAL);
+    }
+    let end = start.as_usize().checked_add(size).ok_or(LinuxError::ENOMEM)?;
+    if end > USER_ADDR_END {
+        return Err(LinuxError::ENOMEM);
+    }
+    Ok(())
+}
+
+impl AddrSpace {
+    /// Creates an empty address space with its own page-table root.
+    pub fn new() -> Result<Self, LinuxError> {
+        Ok(Self {
+            areas: MemorySet::new(),
+            pt: PageTable::try_new().map_err(|_| LinuxError::ENOMEM)?,
+        })
+    }
+
+    /// Returns the physical address of the page-table root (for TTBR0_EL1).
+    pub fn page_table_root(&self) -> PhysAddr {
+        self.pt.root_paddr()
+    }
+
+    /// Maps `[start, start + size)` with protection `prot`. An existing mapping
+    /// in the range is replaced when `replace` is set, else the call fails with
+    /// `EEXIST`.
+    pub fn map(
+        &mut self,
+        start: VirtAddr,
+        size: usize,
+        prot: MappingFlags,
+        populate: bool,
+        replace: bool,
+    ) -> Result<(), LinuxError> {
+        check_range(start, size)?;
+        let area = MemoryArea::new(start, size, prot, Backend::new(populate));
+        self.areas.map(area, &mut self.pt, replace).map_err(map_err)
+    }
+
+    /// Removes every mapping in `[start, start + size)`; holes are allowed.
+    pub fn unmap(&mut self, start: VirtAddr, size: usize) -> Result<(), LinuxError> {
+        check_range(start, size)?;
+        self.areas.unmap(start, size, &mut self.pt).map_err(map_err)
+    }
+
+    /// Changes the protection of the mapped pages in `[start, start + size)`.
+    /// Fails with `ENOMEM` when part of the range is not mapped, as Linux does.
+    pub fn protect(&mut self, start: VirtAddr, size: usize, prot: MappingFlags) -> Result<(), LinuxError> {
+        check_range(start, size)?;
+        if !self.is_fully_mapped(start, size) {
+            return Err(LinuxError::ENOMEM);
+        }
+        self.areas
+            .protect(start, size, |_| Some(prot), &mut self.pt)
+            .map_err(map_err)
+    }
+
+    /// Returns whether every page of `[start, start + size)` belongs to an area.
+    pub fn is_fully_mapped(&self, start: VirtAddr, size: usize) -> bool {
+        let end = start + size;
+        let mut next = start;
+        for area in self.areas.iter() {
+            if area.end() <= next {
+                continue;
+            }
+            if area.start() > next {
+                return false;
+            }
+            next = area.end();
+            if next >= end {
+                return true;
+            }
+        }
+        next >= end
+    }
+
+    /// Returns the area containing `vaddr`: its range and protection.
+    pub fn find_area(&self, vaddr: VirtAddr) -> Option<(VirtAddrRange, MappingFlags)> {
+        self.areas
+            .find(vaddr)
+            .map(|area| (area.va_range(), area.flags()))
+    }
+
+    /// Returns whether any area overlaps `[start, start + size)`.
+    pub fn overlaps(&self, start: VirtAddr, size: usize) -> bool {
+        self.areas
+            .overlaps(VirtAddrRange::from_start_size(start, size))
+    }
+
+    /// Finds a free page-aligned range of `size` bytes at or above `hint`,
+    /// falling back to a search from `USER_ADDR_MIN`.
+    pub fn find_free_area(&self, hint: VirtAddr, size: usize) -> Option<VirtAddr> {
+        let limit = VirtAddrRange::new(VirtAddr::from(USER_ADDR_MIN), VirtAddr::from(USER_ADDR_END));
+        self.areas
+            .find_free_area(hint, size, limit, PAGE_SIZE_4K)
+            .or_else(|| {
+                self.areas
+                    .find_free_area(VirtAddr::from(USER_ADDR_MIN), size, limit, PAGE_SIZE_4K)
+            })
+    }
+
+    /// Makes sure the page containing `vaddr` has a frame, and returns the
+    /// frame's physical address. Fails with `EFAULT` when no area contains
+    /// `vaddr` or the area does not allow `access`.
+    pub fn populate_page(&mut self, vaddr: VirtAddr, access: MappingFlags) -> Result<PhysAddr, LinuxError> {
+        let prot = match self.areas.find(vaddr) {
+            Some(area) => area.flags(),
+            None => return Err(LinuxError::EFAULT),
+        };
+        if !prot_allows(prot, access) {
+            return Err(LinuxError::EFAULT);
+        }
+        let page = vaddr.align_down_4k();
+        if let Ok((paddr, _, _)) = self.pt.query(page) {
+            return Ok(paddr);
+        }
+        let frame = alloc_zeroed_frame().ok_or(LinuxError::ENOMEM)?;
+        let mut cursor = self.pt.cursor();
+        // A PROT_NONE page that was never touched has no entry yet either.
+        if cursor
+            .map(page, frame, PageSize::Size4K, pte_flags(prot))
+            .is_err()
+        {
+            drop(cursor);
+            dealloc_frame(frame);
+            return Err(LinuxError::ENOMEM);
+        }
+        Ok(frame)
+    }
+
+    /// Serves a page fault at `vaddr` for an access of kind `access`. Returns
+    /// `false` when the access is not allowed (the caller raises SIGSEGV).
+    pub fn handle_page_fault(&mut self, vaddr: VirtAddr, access: MappingFlags) -> bool {
+        if vaddr.as_usize() >= USER_ADDR_END {
+            return false;
+        }
+        let page = vaddr.align_down_4k();
+        if self.pt.query(page).is_ok() {
+            // The page is present, so this is a permission fault.
+            return false;
+        }
+        self.populate_page(vaddr, access).is_ok()
+    }
+
+    /// Frees the frames of `[start, start + size)` but keeps the mapping, so
+    /// the next access reads zeros (MADV_DONTNEED on private anonymous pages).
+    pub fn discard_pages(&mut self, start: VirtAddr, size: usize) -> Result<(), LinuxError> {
+        check_range(start, size)?;
+        if !self.is_fully_mapped(start, size) {
+            return Err(LinuxError::ENOMEM);
+        }
+        let mut cursor = self.pt.cursor();
+        for vaddr in PageIter4K::new(start, start + size).unwrap() {
+            if let Ok((frame, _, _)) = cursor.unmap(vaddr) {
+                dealloc_frame(frame);
+            }
+        }
+        Ok(())
+    }
+
+    /// Applies `f` to each page-sized piece of `[addr, addr + len)`, with the
+    /// kernel virtual address of the piece (through the linear map) and its
+    /// offset in the range. Pages are populated first, so lazy pages work and
+    /// the copy never faults.
+    fn for_each_chunk(
+        &mut self,
+        addr: usize,
+        len: usize,
+        access: MappingFlags,
+        mut f: impl FnMut(*mut u8, usize, usize),
+    ) -> Result<(), LinuxError> {
+        if len == 0 {
+            return Ok(());
+        }
+        let end = addr.checked_add(len).ok_or(LinuxError::EFAULT)?;
+        if end > USER_ADDR_END {
+            return Err(LinuxError::EFAULT);
+        }
+        // Check the whole range before changing anything.
+        let mut page = VirtAddr::from(addr).align_down_4k();
+        while page.as_usize() < end {
+            match self.areas.find(page) {
+                Some(area) if prot_allows(area.flags(), access) => {}
+                _ => return Err(LinuxError::EFAULT),
+            }
+            page += PAGE_SIZE_4K;
+        }
+        let mut done = 0;
+        while done < len {
+            let vaddr = VirtAddr::from(addr + done);
+            let in_page = (PAGE_SIZE_4K - vaddr.align_offset_4k()).min(len - done);
+            let frame = self.populate_page(vaddr, access)?;
+            let kaddr = phys_to_virt(frame.align_down_4k() + vaddr.align_offset_4k());
+            f(kaddr.as_mut_ptr(), done, in_page);
+            done += in_page;
+        }
+        Ok(())
+    }
+
+    /// Copies `buf.len()` bytes from user address `addr` into `buf`.
+    pub fn read(&mut self, addr: usize, buf: &mut [u8]) -> Result<(), LinuxError> {
+        let dst = buf.as_mut_ptr();
+        self.for_each_chunk(addr, buf.len(), MappingFlags::READ, |src, offset, len| {
+            // SAFETY: `src` points at `len` bytes of one populated user frame
+            // through the kernel's linear map, and `dst + offset` at `len`
+            // bytes inside `buf`; the two never overlap.
+            unsafe { core::ptr::copy_nonoverlapping(src, dst.add(offset), len) }
+        })
+    }
+
+    /// Copies `buf` to user address `addr`.
+    pub fn write(&mut self, addr: usize, buf: &[u8]) -> Result<(), LinuxError> {
+        let src = buf.as_ptr();
+        self.for_each_chunk(addr, buf.len(), MappingFlags::WRITE, |dst, offset, len| {
+            // SAFETY: as in `read`, with the roles of the buffers swapped.
+            unsafe { core::ptr::copy_nonoverlapping(src.add(offset), dst, len) }
+        })
+    }
+
+    /// Writes `buf` at `addr` whatever the area's protection (the ELF loader
+    /// fills read-only segments this way).
+    pub fn write_ignoring_prot(&mut self, addr: usize, buf: &[u8]) -> Result<(), LinuxError> {
+        let src = buf.as_ptr();
+        self.for_each_chunk(addr, buf.len(), MappingFlags::empty(), |dst, offset, len| {
+            // SAFETY: as in `read`, with the roles of the buffers swapped.
+            unsafe { core::ptr::copy_nonoverlapping(src.add(offset), dst, len) }
+        })
+    }
+
+    /// Reads a NUL-terminated string of at most `max` bytes (without the NUL)
+    /// from user address `addr`.
+    pub fn read_cstr(&mut self, addr: usize, max: usize) -> Result<Vec<u8>, LinuxError> {
+        let mut out = Vec::new();
+        let mut cur = addr;
+        loop {
+            let in_page = PAGE_SIZE_4K - (cur % PAGE_SIZE_4K);
+            let mut chunk = [0u8; PAGE_SIZE_4K];
+            self.read(cur, &mut chunk[..in_page])?;
+            if let Some(nul) = chunk[..in_page].iter().position(|&b| b == 0) {
+                out.extend_from_slice(&chunk[..nul]);
+                if out.len() > max {
+                    return Err(LinuxError::ENAMETOOLONG);
+                }
+                return Ok(out);
+            }
+            out.extend_from_slice(&chunk[..in_page]);
+            if out.len() > max {
+                return Err(LinuxError::ENAMETOOLONG);
+            }
+            cur += in_page;
+        }
+    }
+}
+
+impl Drop for AddrSpace {
+    fn drop(&mut self) {
+        let _ = self.areas.clear(&mut self.pt);
+    }
+}

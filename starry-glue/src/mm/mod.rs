@@ -1,0 +1,3 @@
+//! Memory management: the user address space and the memory syscalls.
+
+pub mod aspace;

@@ -1,0 +1,11 @@
+//! Processes and threads, the ELF loader and the initial stack.
+
+pub mod stack;
+
+#[cfg(target_os = "none")]
+pub mod loader;
+#[cfg(target_os = "none")]
+mod state;
+
+#[cfg(target_os = "none")]
+pub use state::*;

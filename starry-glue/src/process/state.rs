@@ -1,0 +1,200 @@
+//! The process and thread types and the table that maps the running axtask
+//! task to its thread.
+
+use alloc::{collections::BTreeMap, string::String, sync::Arc};
+use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+use spin::{Mutex, Once};
+
+use crate::mm::aspace::AddrSpace;
+
+pub type Pid = u32;
+
+/// The number of signals (1..=64), as Linux's `_NSIG`.
+pub const NSIG: usize = 64;
+/// The number of resource limits (`RLIMIT_*` 0..=15).
+pub const RLIM_NLIMITS: usize = 16;
+/// `RLIM_INFINITY`.
+pub const RLIM_INFINITY: u64 = u64::MAX;
+
+/// How a process ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitStatus {
+    /// exit or exit_group with this status (the low 8 bits count).
+    Code(i32),
+    /// Killed by this signal.
+    Signal(u32),
+}
+
+impl ExitStatus {
+    /// The status a shell shows: the low 8 bits of the code, or 128 + the
+    /// signal number.
+    pub fn shell_status(self) -> u8 {
+        match self {
+            ExitStatus::Code(code) => code as u8,
+            ExitStatus::Signal(sig) => (128 + sig) as u8,
+        }
+    }
+}
+
+/// One entry of the signal-action table, in the layout of the kernel's
+/// `struct sigaction` on aarch64 (handler, flags, restorer, mask).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SigAction {
+    pub handler: usize,
+    pub flags: u64,
+    pub restorer: usize,
+    pub mask: u64,
+}
+
+/// A resource limit: soft and hard value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RLimit {
+    pub cur: u64,
+    pub max: u64,
+}
+
+/// The limits a new process starts with, as Linux 6.1 gives init
+/// (RLIMIT_STACK 8 MiB, RLIMIT_NOFILE 1024/4096, RLIMIT_CORE 0, MEMLOCK 8 MiB,
+/// the rest unlimited).
+fn default_rlimits() -> [RLimit; RLIM_NLIMITS] {
+    let unlimited = RLimit {
+        cur: RLIM_INFINITY,
+        max: RLIM_INFINITY,
+    };
+    let mut limits = [unlimited; RLIM_NLIMITS];
+    limits[3] = RLimit {
+        cur: 8 << 20,
+        max: RLIM_INFINITY,
+    }; // RLIMIT_STACK
+    limits[4] = RLimit {
+        cur: 0,
+        max: RLIM_INFINITY,
+    }; // RLIMIT_CORE
+    limits[7] = RLimit {
+        cur: 1024,
+        max: 4096,
+    }; // RLIMIT_NOFILE
+    limits[8] = RLimit {
+        cur: 8 << 20,
+        max: 8 << 20,
+    }; // RLIMIT_MEMLOCK
+    limits
+}
+
+/// The program break: the heap that brk grows and shrinks.
+#[derive(Debug, Clone, Copy)]
+pub struct Brk {
+    /// The lowest break (the page after the program's segments).
+    pub start: usize,
+    /// The current break as the process set it (not page-aligned).
+    pub end: usize,
+}
+
+/// A process: an address space, file state, signal actions, limits and an
+/// exit status, shared by its threads.
+pub struct Process {
+    pub pid: Pid,
+    pub ppid: Pid,
+    /// The path of the running program (for AT_EXECFN and /proc/self/exe).
+    pub exe_path: Mutex<String>,
+    pub aspace: Mutex<AddrSpace>,
+    pub brk: Mutex<Brk>,
+    /// The file-system state: fd table, working directory, umask.
+    pub fs: Mutex<starry_vfs::FsContext>,
+    pub sigactions: Mutex<[SigAction; NSIG]>,
+    pub rlimits: Mutex<[RLimit; RLIM_NLIMITS]>,
+    pub exit_status: Mutex<Option<ExitStatus>>,
+}
+
+impl Process {
+    pub fn new(pid: Pid, ppid: Pid, exe_path: String, aspace: AddrSpace, brk_start: usize, fs: starry_vfs::FsContext) -> Arc<Self> {
+        Arc::new(Self {
+            pid,
+            ppid,
+            exe_path: Mutex::new(exe_path),
+            aspace: Mutex::new(aspace),
+            brk: Mutex::new(Brk {
+                start: brk_start,
+                end: brk_start,
+            }),
+            fs: Mutex::new(fs),
+            sigactions: Mutex::new([SigAction::default(); NSIG]),
+            rlimits: Mutex::new(default_rlimits()),
+            exit_status: Mutex::new(None),
+        })
+    }
+}
+
+/// A thread of a process. Its registers, FP/SIMD state and TPIDR_EL0 (musl's
+/// thread pointer) live in the axtask task that runs it: axcpu saves them on
+/// every task switch.
+pub struct Thread {
+    pub tid: Pid,
+    pub process: Arc<Process>,
+    /// The address set by set_tid_address (cleared on exit for futex waiters).
+    pub clear_child_tid: AtomicUsize,
+    /// The blocked-signal mask (bit `n - 1` for signal `n`).
+    pub sigmask: AtomicU64,
+}
+
+impl Thread {
+    pub fn new(tid: Pid, process: Arc<Process>) -> Arc<Self> {
+        Arc::new(Self {
+            tid,
+            process,
+            clear_child_tid: AtomicUsize::new(0),
+            sigmask: AtomicU64::new(0),
+        })
+    }
+
+    pub fn sigmask(&self) -> u64 {
+        self.sigmask.load(Ordering::Relaxed)
+    }
+}
+
+/// Threads by the id of the axtask task that runs them.
+static THREADS: Mutex<BTreeMap<u64, Arc<Thread>>> = Mutex::new(BTreeMap::new());
+
+/// Records that the axtask task `task_id` runs `thread`.
+pub fn register_thread(task_id: u64, thread: Arc<Thread>) {
+    THREADS.lock().insert(task_id, thread);
+}
+
+/// Forgets the thread of task `task_id`.
+pub fn unregister_thread(task_id: u64) -> Option<Arc<Thread>> {
+    THREADS.lock().remove(&task_id)
+}
+
+/// The thread that the current task runs, if it runs one.
+pub fn try_current_thread() -> Option<Arc<Thread>> {
+    let id = axtask::current().id().as_u64();
+    THREADS.lock().get(&id).cloned()
+}
+
+/// The thread that the current task runs. Panics when called from a kernel
+/// task that runs no user thread, which is a kernel bug.
+pub fn current_thread() -> Arc<Thread> {
+    try_current_thread().expect("no user thread on the current task")
+}
+
+/// What the kernel does when init ends (sync the disks and power off); the
+/// kernel registers it at boot.
+static INIT_EXIT_HOOK: Once<fn(ExitStatus) -> !> = Once::new();
+
+/// Registers the function that runs when init ends.
+pub fn set_init_exit_hook(hook: fn(ExitStatus) -> !) {
+    INIT_EXIT_HOOK.call_once(|| hook);
+}
+
+/// Ends the current process with `status`. Only init exists so far, so this
+/// runs the init-exit hook, which does not return.
+pub fn exit_current_process(status: ExitStatus) -> ! {
+    if let Some(thread) = try_current_thread() {
+        *thread.process.exit_status.lock() = Some(status);
+    }
+    match INIT_EXIT_HOOK.get() {
+        Some(hook) => hook(status),
+        None => panic!("init exited ({status:?}) before the kernel registered its exit hook"),
+    }
+}
