@@ -254,7 +254,7 @@ impl Ext4Fs {
 
 impl FileSystem for Ext4Fs {
     fn root(&self) -> NodeRef {
-        Ext4Node::new(&self.inner, self.inner.root_ino, NodeType::Directory)
+        Ext4Node::new_ref(&self.inner, self.inner.root_ino, NodeType::Directory)
     }
 
     fn statfs(&self) -> VfsResult<StatFs> {
@@ -285,11 +285,10 @@ impl FileSystem for Ext4Fs {
         let mut mount = self.inner.mount.lock();
         let orphans = core::mem::take(&mut *self.inner.orphans.lock());
         for ino in orphans {
-            if let Ok(number) = InodeNumber::new(ino) {
-                if let Err(error) = mount.reap_unlinked_inode(number) {
+            if let Ok(number) = InodeNumber::new(ino)
+                && let Err(error) = mount.reap_unlinked_inode(number) {
                     log::warn!("ext4: reaping orphan inode {ino} failed: {error}");
                 }
-            }
         }
         mount.unmount().map_err(|error| {
             log::error!("ext4: unmount failed: {error}");
@@ -326,7 +325,7 @@ pub struct Ext4Node {
 }
 
 impl Ext4Node {
-    fn new(fs: &Arc<Ext4Inner>, ino: InodeNumber, node_type: NodeType) -> NodeRef {
+    fn new_ref(fs: &Arc<Ext4Inner>, ino: InodeNumber, node_type: NodeType) -> NodeRef {
         *fs.live_nodes.lock().entry(ino.raw()).or_insert(0) += 1;
         Arc::new(Self {
             fs: fs.clone(),
@@ -336,7 +335,7 @@ impl Ext4Node {
     }
 
     fn from_info(fs: &Arc<Ext4Inner>, info: &InodeInfo) -> NodeRef {
-        Self::new(fs, info.number, node_type_of(info))
+        Self::new_ref(fs, info.number, node_type_of(info))
     }
 
     fn lock(&self) -> spin::MutexGuard<'_, MountedExt4> {
@@ -465,7 +464,7 @@ impl VfsNode for Ext4Node {
     fn stat(&self) -> VfsResult<Stat> {
         let info = self.lock().inode(self.ino).map_err(ext4_errno)?;
         let rdev = info.device_number.map_or(0, |number| {
-            crate::devfs::make_dev(u32::from(number.major()), number.minor())
+            crate::devfs::make_dev(number.major(), number.minor())
         });
         Ok(Stat {
             dev: self.fs.dev,
@@ -705,7 +704,7 @@ impl VfsNode for Ext4Node {
                 Some(_) if flags.contains(RenameFlags::NOREPLACE) => {
                     return Err(LinuxError::EEXIST);
                 }
-                // Two names of one file: POSIX says rename does nothing.
+                // Two names of one file: POSIX rename then does nothing.
                 Some(target) if target.number == source.number => return Ok(()),
                 Some(target) if !flags.contains(RenameFlags::EXCHANGE) => {
                     Self::check_replace(&mut mount, &source, target)?;
@@ -715,11 +714,10 @@ impl VfsNode for Ext4Node {
             let outcome = mount
                 .rename(self.ino, old, new_dir.ino, new, options)
                 .map_err(ext4_errno)?;
-            if let Some(replaced) = outcome.replaced {
-                if replaced.requires_reap() {
+            if let Some(replaced) = outcome.replaced
+                && replaced.requires_reap() {
                     self.fs.release_inode(&mut mount, replaced.inode)?;
                 }
-            }
         }
         self.forget_dir_positions();
         new_dir.forget_dir_positions();

@@ -269,11 +269,10 @@ impl FileLike for OpenFile {
 
 /// Wraps a node in an [`OpenFile`] or the node's own file object.
 pub fn open_location(location: Location, flags: OpenFlags) -> Arc<dyn FileLike> {
-    if !flags.contains(OpenFlags::O_PATH) {
-        if let Some(file) = location.node().open_special() {
+    if !flags.contains(OpenFlags::O_PATH)
+        && let Some(file) = location.node().open_special() {
             file.set_status_flags(flags);
             return file;
         }
-    }
     Arc::new(OpenFile::new(location, flags))
 }

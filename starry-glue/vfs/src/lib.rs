@@ -27,6 +27,8 @@ pub mod tmpfs;
 pub mod types;
 
 pub use axerrno::LinuxError;
+/// rsext4, for the types of [`BlockDevice`] (`SectorId`, `DeviceGeometry`, `Ext4Result`).
+pub use rsext4;
 pub use context::FsContext;
 pub use devfs::{CharDevice, EntropySource, create_devfs, mount_devfs};
 pub use ext4::{BlockDevice, Ext4Fs};

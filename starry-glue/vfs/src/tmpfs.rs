@@ -453,7 +453,7 @@ impl VfsNode for TmpNode {
                 return Err(LinuxError::EEXIST);
             }
             if target.id() == source.id() {
-                // Two names of one file: POSIX says rename does nothing.
+                // Two names of one file: POSIX rename then does nothing.
                 return Ok(());
             }
             Self::check_replace(&source, target)?;
