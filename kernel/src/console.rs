@@ -44,3 +44,24 @@ pub fn read_available(buf: &mut [u8]) -> usize {
 pub fn write_fmt_unlocked(args: fmt::Arguments) {
     let _ = ConsoleWriter.write_fmt(args);
 }
+
+/// The console as the character device behind /dev/console and /dev/tty.
+pub struct ConsoleDevice;
+
+impl starry_vfs::CharDevice for ConsoleDevice {
+    fn read(&self, buf: &mut [u8]) -> starry_vfs::VfsResult<usize> {
+        match read_available(buf) {
+            0 => Err(starry_vfs::LinuxError::EAGAIN),
+            n => Ok(n),
+        }
+    }
+
+    fn write(&self, buf: &[u8]) -> starry_vfs::VfsResult<usize> {
+        write_bytes(buf);
+        Ok(buf.len())
+    }
+
+    fn is_tty(&self) -> bool {
+        true
+    }
+}

@@ -19,22 +19,30 @@ mod bootinfo;
 #[cfg(target_os = "none")]
 mod console;
 #[cfg(target_os = "none")]
+mod disk;
+#[cfg(target_os = "none")]
+mod init;
+#[cfg(target_os = "none")]
 mod power;
 #[cfg(target_os = "none")]
 mod runtime;
+#[cfg(target_os = "none")]
+mod syscall;
+#[cfg(target_os = "none")]
+mod trap;
 
 #[cfg(not(target_os = "none"))]
 fn main() {}
 
 /// Runs after the runtime initialized memory, tasks, devices and interrupts.
 #[cfg(target_os = "none")]
-fn kernel_main(_devices: axdriver::AllDevices) -> ! {
+fn kernel_main(devices: axdriver::AllDevices) -> ! {
     let cmdline = bootinfo::bootargs();
     let args = match bootargs::parse(cmdline) {
         Ok(args) => args,
         Err(err) => power::boot_failure(&alloc::format!("{err}")),
     };
     axlog::set_max_level(&args.log);
-    info!("starry-python-kernel: init {} in {}, {} seed bytes", args.init, args.cwd, bootinfo::rng_seed().len());
-    power::exit_qemu(7)
+    info!("starry-python-kernel: starting {} in {}", args.init, args.cwd);
+    init::run_init(args, devices)
 }

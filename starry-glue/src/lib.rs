@@ -11,5 +11,9 @@
 extern crate alloc;
 
 #[cfg(target_os = "none")]
+pub mod misc;
+#[cfg(target_os = "none")]
 pub mod mm;
 pub mod process;
+#[cfg(target_os = "none")]
+pub mod time;

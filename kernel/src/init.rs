@@ -1,0 +1,125 @@
+//! Starting init: mount the root file system, load the program, create the
+//! first process and enter user mode. Also what happens when init ends.
+
+use alloc::{boxed::Box, format, string::String, sync::Arc, vec::Vec};
+
+use axhal::uspace::UspaceContext;
+use axtask::TaskInner;
+use memory_addr::VirtAddr;
+use spin::Once;
+use starry_glue::{
+    misc::fill_random,
+    mm::aspace::AddrSpace,
+    process::{ExitStatus, Process, Thread, loader, register_thread, set_init_exit_hook},
+    time::wall_clock,
+};
+use starry_vfs::{AT_FDCWD, Ext4Fs, FileSystem, FsContext, LinuxError, MountTable, OpenFlags};
+
+use crate::{bootargs::BootArgs, console::ConsoleDevice, disk::VirtioDisk, power};
+
+/// The mount table, kept for syncing and unmounting when init ends.
+static MOUNTS: Once<Arc<MountTable>> = Once::new();
+
+/// Mounts the root file system (ext4 on the virtio-blk disk, read-write),
+/// then devfs on /dev and a tmpfs on /dev/shm.
+fn mount_root(devices: &mut axdriver::AllDevices) -> Arc<MountTable> {
+    let Some(device) = devices.block.take_one() else {
+        power::boot_failure("no virtio-blk disk found");
+    };
+    let root = match Ext4Fs::mount(Box::new(VirtioDisk::new(device)), wall_clock, Some(fill_random)) {
+        Ok(root) => root,
+        Err(err) => power::boot_failure(&format!("mounting the ext4 root file system failed: {err:?}")),
+    };
+    let root: Arc<dyn FileSystem> = root;
+    let mounts = Arc::new(MountTable::new(root));
+    if let Err(err) = starry_vfs::devfs::mount_devfs(&mounts, Arc::new(ConsoleDevice), fill_random, wall_clock) {
+        power::boot_failure(&format!("mounting /dev failed: {err:?}"));
+    }
+    MOUNTS.call_once(|| mounts.clone());
+    mounts
+}
+
+/// Reads a whole file through the process's file-system state.
+fn read_whole_file(fs: &FsContext, path: &str) -> Result<Vec<u8>, LinuxError> {
+    let file = fs.open_file(AT_FDCWD, path, OpenFlags::empty(), 0)?;
+    let size = file.stat()?.size as usize;
+    let mut data = Vec::with_capacity(size);
+    let mut chunk = alloc::vec![0u8; 64 * 1024];
+    loop {
+        let n = file.read_at(data.len() as u64, &mut chunk)?;
+        if n == 0 {
+            return Ok(data);
+        }
+        data.extend_from_slice(&chunk[..n]);
+    }
+}
+
+/// Syncs and unmounts every file system, then ends QEMU with init's status.
+fn on_init_exit(status: ExitStatus) -> ! {
+    debug!("init exited: {status:?}");
+    if let Some(mounts) = MOUNTS.get() {
+        if let Err(err) = mounts.sync_all() {
+            error!("syncing the file systems failed: {err:?}");
+        }
+        if let Err(err) = mounts.unmount_all() {
+            error!("unmounting the file systems failed: {err:?}");
+        }
+    }
+    power::exit_qemu(status.shell_status())
+}
+
+/// Creates init from the command line and runs it; returns only if the init
+/// task ends without calling the exit hook, which is a kernel bug.
+pub fn run_init(args: BootArgs, mut devices: axdriver::AllDevices) -> ! {
+    starry_glue::misc::seed_entropy(crate::bootinfo::rng_seed());
+    let mounts = mount_root(&mut devices);
+
+    let mut fs = FsContext::new(mounts);
+    if let Err(err) = fs.chdir(&args.cwd) {
+        power::boot_failure(&format!("cannot change to the working directory {}: {err:?}", args.cwd));
+    }
+    if let Err(err) = fs.open_stdio() {
+        power::boot_failure(&format!("cannot open /dev/console: {err:?}"));
+    }
+
+    let mut aspace = match AddrSpace::new() {
+        Ok(aspace) => aspace,
+        Err(err) => power::boot_failure(&format!("cannot create an address space: {err:?}")),
+    };
+    let mut random = [0u8; 16];
+    fill_random(&mut random);
+    let loaded = loader::load_program(&mut aspace, &args.init, &args.argv, &args.env, &random, &mut |path| {
+        read_whole_file(&fs, path)
+    });
+    let loaded = match loaded {
+        Ok(loaded) => loaded,
+        Err(err) => power::boot_failure(&format!("cannot load init {}: {err:?}", args.init)),
+    };
+    debug!("init loaded: {loaded:x?}");
+
+    set_init_exit_hook(on_init_exit);
+    let page_table_root = aspace.page_table_root();
+    let process = Process::new(1, 0, String::from(args.init.as_str()), aspace, loaded.brk_start, fs);
+    let thread = Thread::new(1, process);
+
+    let (entry, sp) = (loaded.entry, loaded.sp);
+    let mut task = TaskInner::new(
+        move || {
+            let kstack_top = axtask::current()
+                .kernel_stack_top()
+                .expect("the init task has a kernel stack");
+            let context = UspaceContext::new(entry, VirtAddr::from(sp), 0);
+            // SAFETY: the task's page table (set below with
+            // `set_page_table_root`) maps the program, and `kstack_top` is
+            // the top of this task's own kernel stack, unused from here on.
+            unsafe { context.enter_uspace(kstack_top) }
+        },
+        String::from("init"),
+        axconfig::TASK_STACK_SIZE,
+    );
+    task.ctx_mut().set_page_table_root(page_table_root);
+    register_thread(task.id().as_u64(), thread);
+    let task = axtask::spawn_task(task);
+    let code = task.join();
+    panic!("the init task ended with {code} without exiting the process")
+}
