@@ -1,0 +1,145 @@
+//! Per-entry metadata, for logging, tracing and stub reports.
+
+use crate::LinuxError;
+use crate::stats::StubCounter;
+
+/// Architectures the spec gives numbers for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Arch {
+    Aarch64,
+    Riscv64,
+    X86_64,
+    Loongarch64,
+}
+
+impl Arch {
+    /// Index into [`SyscallInfo::nr`].
+    pub const fn index(self) -> usize {
+        self as usize
+    }
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Arch::Aarch64 => "aarch64",
+            Arch::Riscv64 => "riscv64",
+            Arch::X86_64 => "x86_64",
+            Arch::Loongarch64 => "loongarch64",
+        }
+    }
+}
+
+/// Syscall family; each has its own handler trait.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Family {
+    Fs,
+    Mm,
+    Process,
+    Time,
+    Misc,
+}
+
+/// How far the kernel implements an entry, as the spec states it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Level {
+    Full,
+    Partial,
+    Stub,
+    Unimplemented,
+}
+
+/// Return kind of an entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RetKind {
+    /// A new file descriptor.
+    Fd,
+    /// A byte count.
+    Size,
+    /// Zero on success.
+    Zero,
+    /// A user address.
+    Addr,
+    /// A signed value whose meaning depends on the call.
+    Int,
+    /// The call does not return on success (exit, exit_group).
+    NoReturn,
+}
+
+/// Direction of a user pointer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PtrDir {
+    In,
+    Out,
+    InOut,
+}
+
+/// Kind of one argument, for tracing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ArgKind {
+    Fd,
+    DirFd,
+    MmapFd,
+    /// Integer of the named Rust type.
+    Int(&'static str),
+    /// Bitflags of the named type.
+    Flags(&'static str),
+    /// Pointer to one `of`, or to as many as argument `len` says.
+    Ptr {
+        dir: PtrDir,
+        of: &'static str,
+        len: Option<usize>,
+        nullable: bool,
+    },
+    /// `struct iovec` array whose count is argument `len`.
+    Iovec {
+        len: usize,
+    },
+    Path {
+        nullable: bool,
+    },
+    CStr {
+        nullable: bool,
+    },
+    CStrArray {
+        nullable: bool,
+    },
+    /// A `usize` whose meaning depends on another argument.
+    Raw,
+    /// A user address that is not dereferenced by the checks.
+    Addr,
+}
+
+/// Name and kind of one argument.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ArgInfo {
+    pub name: &'static str,
+    pub kind: ArgKind,
+}
+
+/// Metadata of one spec entry.
+#[derive(Debug)]
+pub struct SyscallInfo {
+    pub name: &'static str,
+    pub family: Family,
+    pub args: &'static [ArgInfo],
+    pub ret: RetKind,
+    pub level: Level,
+    /// Errors that the man page lists for the call.
+    pub errno: &'static [LinuxError],
+    pub note: &'static str,
+    /// Number per architecture, indexed by [`Arch::index`].
+    pub nr: [Option<usize>; 4],
+    /// Calls that reached the default (`ENOSYS`) body.
+    pub stub_calls: StubCounter,
+}
+
+impl SyscallInfo {
+    /// Number of calls that returned `ENOSYS` from the default method body.
+    pub fn enosys_count(&self) -> u64 {
+        self.stub_calls.count()
+    }
+
+    /// Syscall number on `arch`.
+    pub fn number(&self, arch: Arch) -> Option<usize> {
+        self.nr[arch.index()]
+    }
+}
