@@ -1,61 +1,14 @@
 //! Host tests of the generated decoding, validation and dispatch, through a
 //! mock handler over mock user memory.
 
-use std::cell::RefCell;
+mod common;
 
+use common::MockMemory;
 use syscall_abi::{
     Arch, DirFd, Fd, FsSyscalls, Iovecs, LinuxError, MiscSyscalls, MmSyscalls, OpenFlags,
     ProcessSyscalls, Sigaction, SysResult, SyscallContext, TimeSyscalls, USER_ADDR_END, UserIn,
-    UserMemory, UserOut, UserOutBytes, UserPath, aarch64, nr,
+    UserOut, UserOutBytes, UserPath, aarch64, nr,
 };
-
-/// User memory: `data.len()` bytes mapped at `base`, everything else faults.
-struct MockMemory {
-    base: usize,
-    data: RefCell<Vec<u8>>,
-}
-
-impl MockMemory {
-    fn new(base: usize, size: usize) -> Self {
-        Self {
-            base,
-            data: RefCell::new(vec![0; size]),
-        }
-    }
-
-    fn offset(&self, addr: usize, len: usize) -> SysResult<usize> {
-        let start = addr.checked_sub(self.base).ok_or(LinuxError::EFAULT)?;
-        let end = start.checked_add(len).ok_or(LinuxError::EFAULT)?;
-        if end > self.data.borrow().len() {
-            return Err(LinuxError::EFAULT);
-        }
-        Ok(start)
-    }
-
-    fn put(&self, addr: usize, bytes: &[u8]) {
-        let start = addr - self.base;
-        self.data.borrow_mut()[start..start + bytes.len()].copy_from_slice(bytes);
-    }
-
-    fn get(&self, addr: usize, len: usize) -> Vec<u8> {
-        let start = addr - self.base;
-        self.data.borrow()[start..start + len].to_vec()
-    }
-}
-
-impl UserMemory for MockMemory {
-    fn read(&self, addr: usize, buf: &mut [u8]) -> SysResult<()> {
-        let start = self.offset(addr, buf.len())?;
-        buf.copy_from_slice(&self.data.borrow()[start..start + buf.len()]);
-        Ok(())
-    }
-
-    fn write(&self, addr: usize, data: &[u8]) -> SysResult<()> {
-        let start = self.offset(addr, data.len())?;
-        self.data.borrow_mut()[start..start + data.len()].copy_from_slice(data);
-        Ok(())
-    }
-}
 
 const BASE: usize = 0x10_000;
 const SIZE: usize = 0x4000;
