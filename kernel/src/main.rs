@@ -27,8 +27,6 @@ mod power;
 #[cfg(target_os = "none")]
 mod runtime;
 #[cfg(target_os = "none")]
-mod syscall;
-#[cfg(target_os = "none")]
 mod trap;
 
 #[cfg(not(target_os = "none"))]

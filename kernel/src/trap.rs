@@ -17,7 +17,7 @@ fn handle_syscall(tf: &TrapFrame, nr: usize) -> isize {
     // The exception entry masked interrupts; a syscall may sleep, so it runs
     // with them enabled.
     axhal::asm::enable_irqs();
-    let ret = crate::syscall::dispatch(nr, args);
+    let ret = starry_glue::handle_syscall(nr, args);
     axhal::asm::disable_irqs();
     ret
 }

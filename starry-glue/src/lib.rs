@@ -8,8 +8,15 @@
 
 #![cfg_attr(not(test), no_std)]
 
+#[macro_use]
+extern crate log;
+
 extern crate alloc;
 
+#[cfg(target_os = "none")]
+mod fs;
+#[cfg(target_os = "none")]
+mod handler;
 #[cfg(target_os = "none")]
 pub mod misc;
 #[cfg(target_os = "none")]
@@ -17,3 +24,6 @@ pub mod mm;
 pub mod process;
 #[cfg(target_os = "none")]
 pub mod time;
+
+#[cfg(target_os = "none")]
+pub use handler::{Handler, UserMem, handle_syscall};

@@ -1,9 +1,36 @@
 //! Clocks and sleeping: the time syscalls, and the wall clock the file
 //! systems use for timestamps.
 
+use core::time::Duration;
+
 use axhal::time::{monotonic_time_nanos, wall_time_nanos};
+use syscall_abi::{
+    LinuxError, SysResult, SyscallContext, TimeSyscalls, Timespec, Timeval, Timezone, Tms, UserIn, UserOut,
+};
+
+use crate::Handler;
 
 const NANOS_PER_SEC: u64 = 1_000_000_000;
+
+const CLOCK_REALTIME: i32 = 0;
+const CLOCK_MONOTONIC: i32 = 1;
+const CLOCK_PROCESS_CPUTIME_ID: i32 = 2;
+const CLOCK_THREAD_CPUTIME_ID: i32 = 3;
+const CLOCK_MONOTONIC_RAW: i32 = 4;
+const CLOCK_REALTIME_COARSE: i32 = 5;
+const CLOCK_MONOTONIC_COARSE: i32 = 6;
+const CLOCK_BOOTTIME: i32 = 7;
+const CLOCK_REALTIME_ALARM: i32 = 8;
+const CLOCK_BOOTTIME_ALARM: i32 = 9;
+const CLOCK_TAI: i32 = 11;
+
+/// `TIMER_ABSTIME` of clock_nanosleep.
+const TIMER_ABSTIME: i32 = 1;
+/// Clock ticks per second of `times` (`USER_HZ`).
+const USER_HZ: u64 = 100;
+/// Resolution of the coarse clocks: one scheduler tick (`ticks-per-sec` is
+/// 100 in kernel/axconfig.toml).
+const COARSE_RESOLUTION_NS: i64 = 10_000_000;
 
 /// The wall-clock time (CLOCK_REALTIME), from the PL031 RTC read at boot plus
 /// the generic timer since.
@@ -12,8 +39,131 @@ pub fn wall_clock() -> starry_vfs::TimeSpec {
     starry_vfs::TimeSpec::new((nanos / NANOS_PER_SEC) as i64, (nanos % NANOS_PER_SEC) as u32)
 }
 
-/// Nanoseconds since boot (CLOCK_MONOTONIC and CLOCK_BOOTTIME: the kernel
-/// never suspends).
-pub fn monotonic_nanos() -> u64 {
-    monotonic_time_nanos()
+/// CLOCK_REALTIME as a duration since the epoch.
+pub fn realtime() -> Duration {
+    Duration::from_nanos(wall_time_nanos())
+}
+
+/// CLOCK_MONOTONIC (and CLOCK_BOOTTIME: the kernel never suspends).
+pub fn monotonic() -> Duration {
+    Duration::from_nanos(monotonic_time_nanos())
+}
+
+fn to_timespec(time: Duration) -> Timespec {
+    Timespec {
+        tv_sec: time.as_secs() as i64,
+        tv_nsec: time.subsec_nanos() as i64,
+    }
+}
+
+/// Converts a user `timespec` to a duration: `EINVAL` for a negative time
+/// or nanoseconds outside 0..1e9.
+pub fn timespec_to_duration(ts: &Timespec) -> SysResult<Duration> {
+    if ts.tv_sec < 0 || !(0..NANOS_PER_SEC as i64).contains(&ts.tv_nsec) {
+        return Err(LinuxError::EINVAL);
+    }
+    Ok(Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32))
+}
+
+impl Handler {
+    fn clock_now(&self, clockid: i32) -> SysResult<Duration> {
+        match clockid {
+            CLOCK_REALTIME | CLOCK_REALTIME_COARSE | CLOCK_REALTIME_ALARM | CLOCK_TAI => Ok(realtime()),
+            CLOCK_MONOTONIC | CLOCK_MONOTONIC_RAW | CLOCK_MONOTONIC_COARSE | CLOCK_BOOTTIME
+            | CLOCK_BOOTTIME_ALARM => Ok(monotonic()),
+            CLOCK_PROCESS_CPUTIME_ID | CLOCK_THREAD_CPUTIME_ID => Ok(self.cpu_time()),
+            // Negative ids name the CPU clocks of other processes and
+            // threads, which do not exist.
+            _ => Err(LinuxError::EINVAL),
+        }
+    }
+
+    /// Sleeps until `deadline` of `clockid` (absolute) or for `request`.
+    fn sleep(&self, clockid: i32, absolute: bool, request: Duration) -> SysResult<()> {
+        let duration = if absolute {
+            request.saturating_sub(self.clock_now(clockid)?)
+        } else {
+            request
+        };
+        if !duration.is_zero() {
+            axtask::sleep(duration);
+        }
+        Ok(())
+    }
+}
+
+impl TimeSyscalls for Handler {
+    fn sys_nanosleep(&mut self, duration: UserIn<Timespec>, _rem: Option<UserOut<Timespec>>) -> SysResult<()> {
+        let request = timespec_to_duration(&duration.read(self.mem())?)?;
+        // The remaining time is written only when a signal interrupts the
+        // sleep, which cannot happen yet.
+        self.sleep(CLOCK_MONOTONIC, false, request)
+    }
+
+    fn sys_clock_gettime(&mut self, clockid: i32, tp: UserOut<Timespec>) -> SysResult<()> {
+        let now = self.clock_now(clockid)?;
+        tp.write(self.mem(), &to_timespec(now))
+    }
+
+    fn sys_clock_getres(&mut self, clockid: i32, res: Option<UserOut<Timespec>>) -> SysResult<()> {
+        self.clock_now(clockid)?;
+        let nanos = match clockid {
+            CLOCK_REALTIME_COARSE | CLOCK_MONOTONIC_COARSE => COARSE_RESOLUTION_NS,
+            // Linux reports 1 ns for its high-resolution clocks too.
+            _ => 1,
+        };
+        if let Some(res) = res {
+            res.write(
+                self.mem(),
+                &Timespec {
+                    tv_sec: 0,
+                    tv_nsec: nanos,
+                },
+            )?;
+        }
+        Ok(())
+    }
+
+    fn sys_clock_nanosleep(
+        &mut self,
+        clockid: i32,
+        flags: i32,
+        request: UserIn<Timespec>,
+        _remain: Option<UserOut<Timespec>>,
+    ) -> SysResult<()> {
+        match clockid {
+            CLOCK_REALTIME | CLOCK_MONOTONIC | CLOCK_BOOTTIME | CLOCK_TAI | CLOCK_PROCESS_CPUTIME_ID => {}
+            CLOCK_THREAD_CPUTIME_ID => return Err(LinuxError::EINVAL),
+            _ => return Err(LinuxError::EINVAL),
+        }
+        let request = timespec_to_duration(&request.read(self.mem())?)?;
+        self.sleep(clockid, flags & TIMER_ABSTIME != 0, request)
+    }
+
+    fn sys_gettimeofday(&mut self, tv: Option<UserOut<Timeval>>, tz: Option<UserOut<Timezone>>) -> SysResult<()> {
+        if let Some(tv) = tv {
+            let now = realtime();
+            let value = Timeval {
+                tv_sec: now.as_secs() as i64,
+                tv_usec: now.subsec_micros() as i64,
+            };
+            tv.write(self.mem(), &value)?;
+        }
+        if let Some(tz) = tz {
+            tz.write(self.mem(), &Timezone::default())?;
+        }
+        Ok(())
+    }
+
+    fn sys_times(&mut self, buf: Option<UserOut<Tms>>) -> SysResult<isize> {
+        let to_ticks = |time: Duration| (time.as_nanos() as u64 * USER_HZ / NANOS_PER_SEC) as i64;
+        if let Some(buf) = buf {
+            let tms = Tms {
+                tms_utime: to_ticks(self.cpu_time()),
+                ..Tms::default()
+            };
+            buf.write(self.mem(), &tms)?;
+        }
+        Ok(to_ticks(monotonic()) as isize)
+    }
 }

@@ -299,6 +299,40 @@ impl AddrSpace {
         Ok(())
     }
 
+    /// Moves the pages of `[old, old + old_size)` to a new area
+    /// `[new, new + new_size)` with protection `prot`, keeping their frames
+    /// (mremap). The new range must be free; the old mapping is removed.
+    /// Pages of the new area past `old_size` are lazily allocated.
+    pub fn move_pages(
+        &mut self,
+        old: VirtAddr,
+        old_size: usize,
+        new: VirtAddr,
+        new_size: usize,
+        prot: MappingFlags,
+    ) -> Result<(), LinuxError> {
+        check_range(new, new_size)?;
+        self.map(new, new_size, prot, false, false)?;
+        let moved = old_size.min(new_size);
+        {
+            let mut cursor = self.pt.cursor();
+            for offset in (0..moved).step_by(PAGE_SIZE_4K) {
+                let Ok((frame, flags, _)) = cursor.unmap(old + offset) else {
+                    continue;
+                };
+                if cursor
+                    .map(new + offset, frame, PageSize::Size4K, flags)
+                    .is_err()
+                {
+                    dealloc_frame(frame);
+                }
+            }
+        }
+        // The moved pages are no longer in the page table, so this frees
+        // only the frames of pages past `new_size`.
+        self.areas.unmap(old, old_size, &mut self.pt).map_err(map_err)
+    }
+
     /// Applies `f` to each page-sized piece of `[addr, addr + len)`, with the
     /// kernel virtual address of the piece (through the linear map) and its
     /// offset in the range. Pages are populated first, so lazy pages work and

@@ -1,3 +1,6 @@
-//! Memory management: the user address space and the memory syscalls.
+//! Memory management: the user address space, user-memory access and the
+//! memory syscalls.
 
 pub mod aspace;
+pub mod ops;
+mod syscalls;

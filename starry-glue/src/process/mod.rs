@@ -6,6 +6,8 @@ pub mod stack;
 pub mod loader;
 #[cfg(target_os = "none")]
 mod state;
+#[cfg(target_os = "none")]
+mod syscalls;
 
 #[cfg(target_os = "none")]
 pub use state::*;

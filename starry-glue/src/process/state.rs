@@ -2,7 +2,7 @@
 //! task to its thread.
 
 use alloc::{collections::BTreeMap, string::String, sync::Arc};
-use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use spin::{Mutex, Once};
 
@@ -82,6 +82,29 @@ fn default_rlimits() -> [RLimit; RLIM_NLIMITS] {
     limits
 }
 
+/// User and group ids. Everything runs as root (0) unless the process
+/// changes them; file permission checks ignore them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Credentials {
+    pub uid: u32,
+    pub euid: u32,
+    pub suid: u32,
+    pub gid: u32,
+    pub egid: u32,
+    pub sgid: u32,
+}
+
+/// The alternate signal stack set by sigaltstack.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AltStack {
+    pub sp: usize,
+    pub flags: i32,
+    pub size: usize,
+}
+
+/// `SS_DISABLE`: no alternate signal stack.
+pub const SS_DISABLE: i32 = 2;
+
 /// The program break: the heap that brk grows and shrinks.
 #[derive(Debug, Clone, Copy)]
 pub struct Brk {
@@ -105,6 +128,11 @@ pub struct Process {
     pub sigactions: Mutex<[SigAction; NSIG]>,
     pub rlimits: Mutex<[RLimit; RLIM_NLIMITS]>,
     pub exit_status: Mutex<Option<ExitStatus>>,
+    pub creds: Mutex<Credentials>,
+    /// Monotonic time of the process's start, in nanoseconds since boot.
+    pub start_nanos: u64,
+    /// Whether membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) ran.
+    pub membarrier_registered: AtomicBool,
 }
 
 impl Process {
@@ -122,6 +150,9 @@ impl Process {
             sigactions: Mutex::new([SigAction::default(); NSIG]),
             rlimits: Mutex::new(default_rlimits()),
             exit_status: Mutex::new(None),
+            creds: Mutex::new(Credentials::default()),
+            start_nanos: axhal::time::monotonic_time_nanos(),
+            membarrier_registered: AtomicBool::new(false),
         })
     }
 }
@@ -136,6 +167,7 @@ pub struct Thread {
     pub clear_child_tid: AtomicUsize,
     /// The blocked-signal mask (bit `n - 1` for signal `n`).
     pub sigmask: AtomicU64,
+    pub altstack: Mutex<AltStack>,
 }
 
 impl Thread {
@@ -145,6 +177,11 @@ impl Thread {
             process,
             clear_child_tid: AtomicUsize::new(0),
             sigmask: AtomicU64::new(0),
+            altstack: Mutex::new(AltStack {
+                sp: 0,
+                flags: SS_DISABLE,
+                size: 0,
+            }),
         })
     }
 

@@ -1,0 +1,298 @@
+//! The memory syscalls on a process: brk, mmap, munmap, mprotect, mremap and
+//! madvise, with Linux's argument checks.
+
+use alloc::vec;
+
+use axerrno::LinuxError;
+use axhal::paging::MappingFlags;
+use memory_addr::{MemoryAddr, PAGE_SIZE_4K, VirtAddr};
+use syscall_abi::{MmapFlags, MmapProt, MremapFlags};
+
+use super::aspace::{MMAP_BASE, USER_ADDR_END, USER_ADDR_MIN};
+use crate::process::Process;
+
+type SysResult<T = ()> = Result<T, LinuxError>;
+
+/// `MADV_*` values that change memory contents (asm-generic).
+pub const MADV_DONTNEED: i32 = 4;
+pub const MADV_FREE: i32 = 8;
+/// The largest valid `MADV_*` value Linux 6.1 knows (MADV_COLLAPSE).
+const MADV_MAX: i32 = 25;
+/// Linux's `MADV_HWPOISON` and `MADV_SOFT_OFFLINE`, which sit above the rest.
+const MADV_HWPOISON: i32 = 100;
+const MADV_SOFT_OFFLINE: i32 = 101;
+
+/// Converts `PROT_*` bits to area flags.
+pub fn prot_to_flags(prot: MmapProt) -> MappingFlags {
+    let mut flags = MappingFlags::empty();
+    if prot.contains(MmapProt::READ) {
+        flags |= MappingFlags::READ;
+    }
+    if prot.contains(MmapProt::WRITE) {
+        flags |= MappingFlags::WRITE;
+    }
+    if prot.contains(MmapProt::EXEC) {
+        flags |= MappingFlags::EXECUTE;
+    }
+    flags
+}
+
+/// Rounds `len` up to whole pages; `ENOMEM` when that overflows the user
+/// address space.
+fn page_len(len: usize) -> SysResult<usize> {
+    let rounded = len
+        .checked_add(PAGE_SIZE_4K - 1)
+        .ok_or(LinuxError::ENOMEM)?
+        & !(PAGE_SIZE_4K - 1);
+    if rounded > USER_ADDR_END {
+        return Err(LinuxError::ENOMEM);
+    }
+    Ok(rounded)
+}
+
+/// brk: moves the program break to `addr` and returns the new break, or the
+/// current one when `addr` is below the heap start or memory is short (Linux
+/// reports failure this way).
+pub fn brk(process: &Process, addr: usize) -> usize {
+    let mut brk = process.brk.lock();
+    if addr < brk.start || addr >= USER_ADDR_END {
+        return brk.end;
+    }
+    let old_top = brk.end.align_up_4k();
+    let new_top = addr.align_up_4k();
+    let mut aspace = process.aspace.lock();
+    if new_top > old_top {
+        let prot = MappingFlags::READ | MappingFlags::WRITE;
+        if aspace
+            .map(VirtAddr::from(old_top), new_top - old_top, prot, false, false)
+            .is_err()
+        {
+            return brk.end;
+        }
+    } else if new_top < old_top
+        && aspace
+            .unmap(VirtAddr::from(new_top), old_top - new_top)
+            .is_err()
+    {
+        return brk.end;
+    }
+    brk.end = addr;
+    addr
+}
+
+/// mmap. `fd` is `None` for -1; `offset` is in bytes.
+pub fn mmap(
+    process: &Process,
+    addr: usize,
+    len: usize,
+    prot: MmapProt,
+    flags: MmapFlags,
+    fd: Option<i32>,
+    offset: u64,
+) -> SysResult<usize> {
+    if len == 0 || offset % PAGE_SIZE_4K as u64 != 0 {
+        return Err(LinuxError::EINVAL);
+    }
+    let map_type = flags & MmapFlags::SHARED_VALIDATE;
+    if map_type.is_empty() {
+        return Err(LinuxError::EINVAL);
+    }
+    let len = page_len(len)?;
+    let anonymous = flags.contains(MmapFlags::ANONYMOUS);
+    let file = match (anonymous, fd) {
+        (true, _) => None,
+        (false, Some(fd)) => Some(process.fs.lock().fd_table.get(fd)?),
+        (false, None) => return Err(LinuxError::EBADF),
+    };
+    if offset.checked_add(len as u64).is_none() {
+        return Err(LinuxError::EOVERFLOW);
+    }
+
+    let fixed = flags.intersects(MmapFlags::FIXED | MmapFlags::FIXED_NOREPLACE);
+    let mut aspace = process.aspace.lock();
+    let start = if fixed {
+        if addr % PAGE_SIZE_4K != 0 {
+            return Err(LinuxError::EINVAL);
+        }
+        if addr < USER_ADDR_MIN || addr.checked_add(len).is_none_or(|end| end > USER_ADDR_END) {
+            return Err(LinuxError::ENOMEM);
+        }
+        if flags.contains(MmapFlags::FIXED_NOREPLACE) && aspace.overlaps(VirtAddr::from(addr), len) {
+            return Err(LinuxError::EEXIST);
+        }
+        addr
+    } else {
+        // A hint is used when the range there is free, as Linux does.
+        let hint = addr.align_down_4k();
+        let hint_free = hint >= USER_ADDR_MIN
+            && hint.checked_add(len).is_some_and(|end| end <= USER_ADDR_END)
+            && !aspace.overlaps(VirtAddr::from(hint), len);
+        if hint_free {
+            hint
+        } else {
+            aspace
+                .find_free_area(VirtAddr::from(MMAP_BASE), len)
+                .ok_or(LinuxError::ENOMEM)?
+                .as_usize()
+        }
+    };
+
+    let area_flags = prot_to_flags(prot);
+    // NOTE: MAP_SHARED is treated as MAP_PRIVATE: there is one process, and
+    // writes to a shared file mapping are not written back to the file.
+    aspace.map(VirtAddr::from(start), len, area_flags, file.is_some(), true)?;
+    if let Some(file) = file {
+        // A private file mapping gets a copy of the file's bytes; the part
+        // past the end of the file stays zero.
+        let mut buf = vec![0u8; 64 * 1024];
+        let mut done = 0;
+        while done < len {
+            let want = buf.len().min(len - done);
+            let n = match file.read_at(offset + done as u64, &mut buf[..want]) {
+                Ok(n) => n,
+                Err(err) => {
+                    let _ = aspace.unmap(VirtAddr::from(start), len);
+                    return Err(if err == LinuxError::EISDIR { LinuxError::ENODEV } else { err });
+                }
+            };
+            if n == 0 {
+                break;
+            }
+            aspace.write_ignoring_prot(start + done, &buf[..n])?;
+            done += n;
+        }
+        if area_flags.contains(MappingFlags::EXECUTE) {
+            axhal::asm::flush_icache_all();
+        }
+    }
+    Ok(start)
+}
+
+/// munmap.
+pub fn munmap(process: &Process, addr: usize, len: usize) -> SysResult {
+    if addr % PAGE_SIZE_4K != 0 || len == 0 {
+        return Err(LinuxError::EINVAL);
+    }
+    let len = page_len(len)?;
+    if addr.checked_add(len).is_none_or(|end| end > USER_ADDR_END) {
+        return Err(LinuxError::EINVAL);
+    }
+    process.aspace.lock().unmap(VirtAddr::from(addr), len)
+}
+
+/// mprotect.
+pub fn mprotect(process: &Process, addr: usize, len: usize, prot: MmapProt) -> SysResult {
+    if addr % PAGE_SIZE_4K != 0 {
+        return Err(LinuxError::EINVAL);
+    }
+    if len == 0 {
+        return Ok(());
+    }
+    let len = page_len(len)?;
+    if addr.checked_add(len).is_none_or(|end| end > USER_ADDR_END) {
+        return Err(LinuxError::ENOMEM);
+    }
+    process
+        .aspace
+        .lock()
+        .protect(VirtAddr::from(addr), len, prot_to_flags(prot))
+}
+
+/// madvise. MADV_DONTNEED drops the pages, so the next access reads zeros
+/// (the Linux result for private anonymous memory). MADV_FREE may keep the
+/// old contents until the kernel needs the memory; keeping them always is
+/// allowed, so it does nothing. Every other advice is only a hint.
+pub fn madvise(process: &Process, addr: usize, len: usize, advice: i32) -> SysResult {
+    if addr % PAGE_SIZE_4K != 0 {
+        return Err(LinuxError::EINVAL);
+    }
+    if !(0..=MADV_MAX).contains(&advice) && advice != MADV_HWPOISON && advice != MADV_SOFT_OFFLINE {
+        return Err(LinuxError::EINVAL);
+    }
+    if len == 0 {
+        return Ok(());
+    }
+    let len = page_len(len)?;
+    let aspace = &mut *process.aspace.lock();
+    if !aspace.is_fully_mapped(VirtAddr::from(addr), len) {
+        return Err(LinuxError::ENOMEM);
+    }
+    if advice == MADV_DONTNEED {
+        aspace.discard_pages(VirtAddr::from(addr), len)?;
+    }
+    Ok(())
+}
+
+/// mremap: shrinks in place, grows in place when the pages after the
+/// mapping are free, or moves the pages when `MREMAP_MAYMOVE` allows it.
+pub fn mremap(
+    process: &Process,
+    old_addr: usize,
+    old_size: usize,
+    new_size: usize,
+    flags: MremapFlags,
+    new_addr: usize,
+) -> SysResult<usize> {
+    if old_addr % PAGE_SIZE_4K != 0 || new_size == 0 {
+        return Err(LinuxError::EINVAL);
+    }
+    if flags.contains(MremapFlags::FIXED) && !flags.contains(MremapFlags::MAYMOVE) {
+        return Err(LinuxError::EINVAL);
+    }
+    if flags.contains(MremapFlags::DONTUNMAP) {
+        // NOTE: MREMAP_DONTUNMAP is not supported.
+        return Err(LinuxError::EINVAL);
+    }
+    let old_size = page_len(old_size)?;
+    let new_size = page_len(new_size)?;
+    if old_size == 0 {
+        // Duplicating a shared mapping (old_size 0) needs shared memory.
+        return Err(LinuxError::EINVAL);
+    }
+    let old = VirtAddr::from(old_addr);
+    let mut aspace = process.aspace.lock();
+    let Some((range, prot)) = aspace.find_area(old) else {
+        return Err(LinuxError::EFAULT);
+    };
+    if !aspace.is_fully_mapped(old, old_size) || range.end < old + old_size {
+        // The old range must lie in one mapping.
+        return Err(LinuxError::EFAULT);
+    }
+
+    if flags.contains(MremapFlags::FIXED) {
+        if new_addr % PAGE_SIZE_4K != 0 || new_addr < USER_ADDR_MIN {
+            return Err(LinuxError::EINVAL);
+        }
+        let new_end = new_addr.checked_add(new_size).ok_or(LinuxError::EINVAL)?;
+        if new_end > USER_ADDR_END {
+            return Err(LinuxError::EINVAL);
+        }
+        if new_addr < old_addr + old_size && old_addr < new_end {
+            return Err(LinuxError::EINVAL);
+        }
+        aspace.unmap(VirtAddr::from(new_addr), new_size)?;
+        aspace.move_pages(old, old_size, VirtAddr::from(new_addr), new_size, prot)?;
+        return Ok(new_addr);
+    }
+
+    if new_size <= old_size {
+        if new_size < old_size {
+            aspace.unmap(old + new_size, old_size - new_size)?;
+        }
+        return Ok(old_addr);
+    }
+    let grow_start = old + old_size;
+    let grow = new_size - old_size;
+    if grow_start.as_usize() + grow <= USER_ADDR_END && !aspace.overlaps(grow_start, grow) {
+        aspace.map(grow_start, grow, prot, false, false)?;
+        return Ok(old_addr);
+    }
+    if !flags.contains(MremapFlags::MAYMOVE) {
+        return Err(LinuxError::ENOMEM);
+    }
+    let target = aspace
+        .find_free_area(VirtAddr::from(MMAP_BASE), new_size)
+        .ok_or(LinuxError::ENOMEM)?;
+    aspace.move_pages(old, old_size, target, new_size, prot)?;
+    Ok(target.as_usize())
+}

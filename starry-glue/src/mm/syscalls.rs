@@ -1,0 +1,68 @@
+//! The memory syscalls of the handler; the work is in `ops`.
+
+use syscall_abi::{LinuxError, MmSyscalls, MmapFd, MmapFlags, MmapProt, MremapFlags, MsyncFlags, SysResult};
+
+use super::ops;
+use crate::Handler;
+
+impl MmSyscalls for Handler {
+    fn sys_brk(&mut self, addr: usize) -> SysResult<usize> {
+        Ok(ops::brk(self.process(), addr))
+    }
+
+    fn sys_mmap(
+        &mut self,
+        addr: usize,
+        length: usize,
+        prot: MmapProt,
+        flags: MmapFlags,
+        fd: MmapFd,
+        offset: i64,
+    ) -> SysResult<usize> {
+        let offset = u64::try_from(offset).map_err(|_| LinuxError::EINVAL)?;
+        ops::mmap(self.process(), addr, length, prot, flags, fd.get(), offset)
+    }
+
+    fn sys_munmap(&mut self, addr: usize, length: usize) -> SysResult<()> {
+        ops::munmap(self.process(), addr, length)
+    }
+
+    fn sys_mprotect(&mut self, addr: usize, length: usize, prot: MmapProt) -> SysResult<()> {
+        ops::mprotect(self.process(), addr, length, prot)
+    }
+
+    fn sys_mremap(
+        &mut self,
+        old_address: usize,
+        old_size: usize,
+        new_size: usize,
+        flags: MremapFlags,
+        new_address: usize,
+    ) -> SysResult<usize> {
+        ops::mremap(self.process(), old_address, old_size, new_size, flags, new_address)
+    }
+
+    fn sys_msync(&mut self, addr: usize, length: usize, flags: MsyncFlags) -> SysResult<()> {
+        if addr % memory_addr::PAGE_SIZE_4K != 0
+            || flags.contains(MsyncFlags::ASYNC | MsyncFlags::SYNC)
+        {
+            return Err(LinuxError::EINVAL);
+        }
+        let len = length.checked_add(memory_addr::PAGE_SIZE_4K - 1).ok_or(LinuxError::ENOMEM)?
+            & !(memory_addr::PAGE_SIZE_4K - 1);
+        if len == 0 {
+            return Ok(());
+        }
+        // Private copies have nothing to write back (MAP_SHARED is treated
+        // as private, see `ops::mmap`).
+        if self.process().aspace.lock().is_fully_mapped(addr.into(), len) {
+            Ok(())
+        } else {
+            Err(LinuxError::ENOMEM)
+        }
+    }
+
+    fn sys_madvise(&mut self, addr: usize, length: usize, advice: i32) -> SysResult<()> {
+        ops::madvise(self.process(), addr, length, advice)
+    }
+}

@@ -1,0 +1,580 @@
+//! The process syscalls: exit, ids, signal actions and masks, limits.
+//!
+//! There is one process with one thread so far: calls about other
+//! processes fail with `ESRCH` or `ECHILD`, and signals are recorded but
+//! never delivered to a handler (a signal whose default action ends the
+//! process still ends it).
+
+use core::{convert::Infallible, sync::atomic::Ordering, time::Duration};
+
+use syscall_abi::{
+    LinuxError, ProcessSyscalls, Rlimit, Rusage, Sigaction, SignalStack, Sigset, SysResult,
+    SyscallContext, Timeval, UserIn, UserOut, UserOutBytes, WaitOptions,
+};
+
+use super::{AltStack, ExitStatus, NSIG, RLIM_NLIMITS, RLimit, SS_DISABLE, SigAction, exit_current_process};
+use crate::Handler;
+
+const SIGKILL: i32 = 9;
+const SIGSEGV: u32 = 11;
+const SIGSTOP: i32 = 19;
+/// Signals whose default action is to do nothing: SIGCHLD, SIGCONT, SIGURG
+/// and SIGWINCH.
+const DEFAULT_IGNORED: [i32; 4] = [17, 18, 23, 28];
+/// Bits of the signals that can never be blocked.
+const UNBLOCKABLE: u64 = (1 << (SIGKILL - 1)) | (1 << (SIGSTOP - 1));
+/// `SIG_IGN` as a handler address.
+const SIG_IGN: usize = 1;
+
+const SIG_BLOCK: i32 = 0;
+const SIG_UNBLOCK: i32 = 1;
+const SIG_SETMASK: i32 = 2;
+
+/// `SS_ONSTACK` and `SS_AUTODISARM` of sigaltstack.
+const SS_ONSTACK: i32 = 1;
+const SS_AUTODISARM: i32 = 1 << 31;
+/// The smallest alternate signal stack on arm64 (`MINSIGSTKSZ`).
+const MINSIGSTKSZ: u64 = 5120;
+
+/// `RLIMIT_NOFILE`, and the highest hard limit it may get (`fs.nr_open`).
+const RLIMIT_NOFILE: u32 = 7;
+const NR_OPEN: u64 = 1 << 20;
+
+const RUSAGE_SELF: i32 = 0;
+const RUSAGE_CHILDREN: i32 = -1;
+const RUSAGE_THREAD: i32 = 1;
+
+const FUTEX_WAIT: i32 = 0;
+const FUTEX_WAKE: i32 = 1;
+const FUTEX_WAIT_BITSET: i32 = 9;
+const FUTEX_WAKE_BITSET: i32 = 10;
+const FUTEX_PRIVATE_FLAG: i32 = 128;
+const FUTEX_CLOCK_REALTIME: i32 = 256;
+
+fn check_signal(sig: i32) -> SysResult<()> {
+    if (1..=NSIG as i32).contains(&sig) {
+        Ok(())
+    } else {
+        Err(LinuxError::EINVAL)
+    }
+}
+
+impl Handler {
+    fn is_self(&self, pid: i32) -> bool {
+        pid == 0 || pid == self.process().pid as i32
+    }
+
+    /// Sends `sig` to the calling process. Signal 0 only checks that the
+    /// target exists.
+    fn signal_self(&mut self, sig: i32) -> SysResult<()> {
+        if sig == 0 {
+            return Ok(());
+        }
+        check_signal(sig)?;
+        let action = self.process().sigactions.lock()[sig as usize - 1];
+        let blocked = self.thread().sigmask() & (1 << (sig - 1)) != 0;
+        if action.handler == SIG_IGN || (action.handler == 0 && DEFAULT_IGNORED.contains(&sig)) {
+            return Ok(());
+        }
+        if action.handler == 0 && !blocked {
+            exit_current_process(ExitStatus::Signal(sig as u32));
+        }
+        // NOTE: handlers do not run yet (no signal frames), and blocked
+        // signals are not kept pending.
+        warn!("signal {sig} to self not delivered: handlers and pending signals are not supported");
+        Ok(())
+    }
+
+    fn rlimit_index(resource: u32) -> SysResult<usize> {
+        if (resource as usize) < RLIM_NLIMITS {
+            Ok(resource as usize)
+        } else {
+            Err(LinuxError::EINVAL)
+        }
+    }
+
+    fn set_rlimit(&mut self, resource: u32, new: Rlimit) -> SysResult<()> {
+        let index = Self::rlimit_index(resource)?;
+        if new.rlim_cur > new.rlim_max {
+            return Err(LinuxError::EINVAL);
+        }
+        if resource == RLIMIT_NOFILE && new.rlim_max > NR_OPEN {
+            return Err(LinuxError::EPERM);
+        }
+        // Root may raise hard limits (CAP_SYS_RESOURCE), so no other check.
+        self.process().rlimits.lock()[index] = RLimit {
+            cur: new.rlim_cur,
+            max: new.rlim_max,
+        };
+        if resource == RLIMIT_NOFILE {
+            let limit = new.rlim_cur.min(NR_OPEN) as usize;
+            self.process().fs.lock().fd_table.set_limit(limit);
+        }
+        Ok(())
+    }
+
+    fn get_rlimit(&self, resource: u32) -> SysResult<Rlimit> {
+        let index = Self::rlimit_index(resource)?;
+        let limit = self.process().rlimits.lock()[index];
+        Ok(Rlimit {
+            rlim_cur: limit.cur,
+            rlim_max: limit.max,
+        })
+    }
+
+    /// The CPU time of the process: without per-task accounting, the time
+    /// since it started (it is the only process).
+    pub(crate) fn cpu_time(&self) -> Duration {
+        let now = axhal::time::monotonic_time_nanos();
+        Duration::from_nanos(now.saturating_sub(self.process().start_nanos))
+    }
+}
+
+impl ProcessSyscalls for Handler {
+    fn sys_exit(&mut self, status: i32) -> SysResult<Infallible> {
+        // The only thread's exit ends the process.
+        exit_current_process(ExitStatus::Code(status & 0xff))
+    }
+
+    fn sys_exit_group(&mut self, status: i32) -> SysResult<Infallible> {
+        exit_current_process(ExitStatus::Code(status & 0xff))
+    }
+
+    fn sys_set_tid_address(&mut self, tidptr: usize) -> SysResult<isize> {
+        self.thread().clear_child_tid.store(tidptr, Ordering::Relaxed);
+        Ok(self.thread().tid as isize)
+    }
+
+    fn sys_futex(
+        &mut self,
+        uaddr: usize,
+        futex_op: i32,
+        val: u32,
+        timeout: usize,
+        _uaddr2: usize,
+        _val3: u32,
+    ) -> SysResult<isize> {
+        let cmd = futex_op & !(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME);
+        if uaddr % 4 != 0 {
+            return Err(LinuxError::EINVAL);
+        }
+        match cmd {
+            // No other thread exists, so nobody waits.
+            FUTEX_WAKE | FUTEX_WAKE_BITSET => Ok(0),
+            FUTEX_WAIT | FUTEX_WAIT_BITSET => {
+                let mut current = [0u8; 4];
+                syscall_abi::UserMemory::read(self.mem(), uaddr, &mut current)?;
+                if u32::from_ne_bytes(current) != val {
+                    return Err(LinuxError::EAGAIN);
+                }
+                if timeout == 0 {
+                    // No other thread could ever wake this one.
+                    warn!("futex wait without timeout in a single-threaded process");
+                    return Err(LinuxError::EINTR);
+                }
+                let ts: syscall_abi::Timespec = syscall_abi::UserMemory::read_val(self.mem(), timeout)?;
+                let duration = crate::time::timespec_to_duration(&ts)?;
+                let duration = if cmd == FUTEX_WAIT_BITSET {
+                    // The bitset variant takes an absolute time.
+                    let now = if futex_op & FUTEX_CLOCK_REALTIME != 0 {
+                        crate::time::realtime()
+                    } else {
+                        crate::time::monotonic()
+                    };
+                    duration.saturating_sub(now)
+                } else {
+                    duration
+                };
+                axtask::sleep(duration);
+                Err(LinuxError::ETIMEDOUT)
+            }
+            _ => Err(LinuxError::ENOSYS),
+        }
+    }
+
+    fn sys_set_robust_list(&mut self, _head: usize, len: usize) -> SysResult<()> {
+        // The list is only walked when a thread dies holding a robust mutex,
+        // which needs more than one thread.
+        if len != 24 {
+            return Err(LinuxError::EINVAL);
+        }
+        Ok(())
+    }
+
+    fn sys_kill(&mut self, pid: i32, sig: i32) -> SysResult<()> {
+        if sig != 0 {
+            check_signal(sig)?;
+        }
+        if self.is_self(pid) || pid == -1 || pid == -(self.process().pid as i32) {
+            self.signal_self(sig)
+        } else {
+            Err(LinuxError::ESRCH)
+        }
+    }
+
+    fn sys_tkill(&mut self, tid: i32, sig: i32) -> SysResult<()> {
+        if tid <= 0 {
+            return Err(LinuxError::EINVAL);
+        }
+        if sig != 0 {
+            check_signal(sig)?;
+        }
+        if tid == self.thread().tid as i32 {
+            self.signal_self(sig)
+        } else {
+            Err(LinuxError::ESRCH)
+        }
+    }
+
+    fn sys_tgkill(&mut self, tgid: i32, tid: i32, sig: i32) -> SysResult<()> {
+        if tgid <= 0 || tid <= 0 {
+            return Err(LinuxError::EINVAL);
+        }
+        if sig != 0 {
+            check_signal(sig)?;
+        }
+        if tgid == self.process().pid as i32 && tid == self.thread().tid as i32 {
+            self.signal_self(sig)
+        } else {
+            Err(LinuxError::ESRCH)
+        }
+    }
+
+    fn sys_sigaltstack(
+        &mut self,
+        ss: Option<UserIn<SignalStack>>,
+        old_ss: Option<UserOut<SignalStack>>,
+    ) -> SysResult<()> {
+        let new = match ss {
+            Some(ss) => Some(ss.read(self.mem())?),
+            None => None,
+        };
+        let thread = self.thread().clone();
+        let mut altstack = thread.altstack.lock();
+        if let Some(old_ss) = old_ss {
+            let old = SignalStack {
+                ss_sp: altstack.sp as u64,
+                ss_flags: altstack.flags,
+                __pad: 0,
+                ss_size: altstack.size as u64,
+            };
+            old_ss.write(self.mem(), &old)?;
+        }
+        if let Some(new) = new {
+            let mode = new.ss_flags & !SS_AUTODISARM;
+            if mode != 0 && mode != SS_DISABLE && mode != SS_ONSTACK {
+                return Err(LinuxError::EINVAL);
+            }
+            *altstack = if mode == SS_DISABLE {
+                AltStack {
+                    sp: 0,
+                    flags: SS_DISABLE,
+                    size: 0,
+                }
+            } else {
+                if new.ss_size < MINSIGSTKSZ {
+                    return Err(LinuxError::ENOMEM);
+                }
+                AltStack {
+                    sp: new.ss_sp as usize,
+                    flags: new.ss_flags & SS_AUTODISARM,
+                    size: new.ss_size as usize,
+                }
+            };
+        }
+        Ok(())
+    }
+
+    fn sys_rt_sigsuspend(&mut self, mask: UserIn<Sigset>, sigsetsize: usize) -> SysResult<isize> {
+        if sigsetsize != 8 {
+            return Err(LinuxError::EINVAL);
+        }
+        mask.read(self.mem())?;
+        // No signal can arrive: there is no other process and no timer
+        // signal, so waiting would never end.
+        warn!("rt_sigsuspend would wait forever; returning EINTR");
+        Err(LinuxError::EINTR)
+    }
+
+    fn sys_rt_sigaction(
+        &mut self,
+        signum: i32,
+        act: Option<UserIn<Sigaction>>,
+        oldact: Option<UserOut<Sigaction>>,
+        sigsetsize: usize,
+    ) -> SysResult<()> {
+        if sigsetsize != 8 {
+            return Err(LinuxError::EINVAL);
+        }
+        check_signal(signum)?;
+        if act.is_some() && (signum == SIGKILL || signum == SIGSTOP) {
+            return Err(LinuxError::EINVAL);
+        }
+        let new = match act {
+            Some(act) => Some(act.read(self.mem())?),
+            None => None,
+        };
+        let process = self.process().clone();
+        let mut actions = process.sigactions.lock();
+        let slot = &mut actions[signum as usize - 1];
+        if let Some(oldact) = oldact {
+            let old = Sigaction {
+                sa_handler: slot.handler as u64,
+                sa_flags: slot.flags,
+                sa_restorer: slot.restorer as u64,
+                sa_mask: slot.mask,
+            };
+            oldact.write(self.mem(), &old)?;
+        }
+        if let Some(new) = new {
+            *slot = SigAction {
+                handler: new.sa_handler as usize,
+                flags: new.sa_flags,
+                restorer: new.sa_restorer as usize,
+                mask: new.sa_mask & !UNBLOCKABLE,
+            };
+        }
+        Ok(())
+    }
+
+    fn sys_rt_sigprocmask(
+        &mut self,
+        how: i32,
+        set: Option<UserIn<Sigset>>,
+        oldset: Option<UserOut<Sigset>>,
+        sigsetsize: usize,
+    ) -> SysResult<()> {
+        if sigsetsize != 8 {
+            return Err(LinuxError::EINVAL);
+        }
+        let new = match set {
+            Some(set) => {
+                if !matches!(how, SIG_BLOCK | SIG_UNBLOCK | SIG_SETMASK) {
+                    return Err(LinuxError::EINVAL);
+                }
+                Some(set.read(self.mem())?)
+            }
+            None => None,
+        };
+        let old = self.thread().sigmask();
+        if let Some(oldset) = oldset {
+            oldset.write(self.mem(), &old)?;
+        }
+        if let Some(new) = new {
+            let mask = match how {
+                SIG_BLOCK => old | new,
+                SIG_UNBLOCK => old & !new,
+                _ => new,
+            };
+            self.thread().sigmask.store(mask & !UNBLOCKABLE, Ordering::Relaxed);
+        }
+        Ok(())
+    }
+
+    fn sys_rt_sigreturn(&mut self) -> SysResult<isize> {
+        // No signal frame was ever pushed, so the frame is invalid; Linux
+        // kills the process with SIGSEGV in that case.
+        exit_current_process(ExitStatus::Signal(SIGSEGV))
+    }
+
+    fn sys_setgid(&mut self, gid: u32) -> SysResult<()> {
+        if gid == u32::MAX {
+            return Err(LinuxError::EINVAL);
+        }
+        let mut creds = self.process().creds.lock();
+        if creds.euid == 0 {
+            creds.gid = gid;
+            creds.sgid = gid;
+        } else if gid != creds.gid && gid != creds.sgid {
+            return Err(LinuxError::EPERM);
+        }
+        creds.egid = gid;
+        self.process().fs.lock().gid = gid;
+        Ok(())
+    }
+
+    fn sys_setuid(&mut self, uid: u32) -> SysResult<()> {
+        if uid == u32::MAX {
+            return Err(LinuxError::EINVAL);
+        }
+        let mut creds = self.process().creds.lock();
+        if creds.euid == 0 {
+            creds.uid = uid;
+            creds.suid = uid;
+        } else if uid != creds.uid && uid != creds.suid {
+            return Err(LinuxError::EPERM);
+        }
+        creds.euid = uid;
+        self.process().fs.lock().uid = uid;
+        Ok(())
+    }
+
+    fn sys_getresuid(&mut self, ruid: UserOut<u32>, euid: UserOut<u32>, suid: UserOut<u32>) -> SysResult<()> {
+        let creds = *self.process().creds.lock();
+        ruid.write(self.mem(), &creds.uid)?;
+        euid.write(self.mem(), &creds.euid)?;
+        suid.write(self.mem(), &creds.suid)
+    }
+
+    fn sys_getresgid(&mut self, rgid: UserOut<u32>, egid: UserOut<u32>, sgid: UserOut<u32>) -> SysResult<()> {
+        let creds = *self.process().creds.lock();
+        rgid.write(self.mem(), &creds.gid)?;
+        egid.write(self.mem(), &creds.egid)?;
+        sgid.write(self.mem(), &creds.sgid)
+    }
+
+    fn sys_setpgid(&mut self, pid: i32, pgid: i32) -> SysResult<()> {
+        if pgid < 0 {
+            return Err(LinuxError::EINVAL);
+        }
+        if !self.is_self(pid) {
+            return Err(LinuxError::ESRCH);
+        }
+        // init leads its session, and a session leader cannot change its
+        // group; asking for the group it has is allowed.
+        if pgid == 0 || pgid == self.process().pid as i32 {
+            Ok(())
+        } else {
+            Err(LinuxError::EPERM)
+        }
+    }
+
+    fn sys_getpgid(&mut self, pid: i32) -> SysResult<isize> {
+        if self.is_self(pid) {
+            Ok(self.process().pid as isize)
+        } else {
+            Err(LinuxError::ESRCH)
+        }
+    }
+
+    fn sys_getsid(&mut self, pid: i32) -> SysResult<isize> {
+        if self.is_self(pid) {
+            Ok(self.process().pid as isize)
+        } else {
+            Err(LinuxError::ESRCH)
+        }
+    }
+
+    fn sys_setsid(&mut self) -> SysResult<isize> {
+        // init already leads a process group, which makes setsid fail.
+        Err(LinuxError::EPERM)
+    }
+
+    fn sys_getrlimit(&mut self, resource: u32, rlim: UserOut<Rlimit>) -> SysResult<()> {
+        let limit = self.get_rlimit(resource)?;
+        rlim.write(self.mem(), &limit)
+    }
+
+    fn sys_setrlimit(&mut self, resource: u32, rlim: UserIn<Rlimit>) -> SysResult<()> {
+        let new = rlim.read(self.mem())?;
+        self.set_rlimit(resource, new)
+    }
+
+    fn sys_prlimit64(
+        &mut self,
+        pid: i32,
+        resource: u32,
+        new_limit: Option<UserIn<Rlimit>>,
+        old_limit: Option<UserOut<Rlimit>>,
+    ) -> SysResult<()> {
+        if !self.is_self(pid) {
+            return Err(LinuxError::ESRCH);
+        }
+        let new = match new_limit {
+            Some(new_limit) => Some(new_limit.read(self.mem())?),
+            None => None,
+        };
+        let old = self.get_rlimit(resource)?;
+        if let Some(old_limit) = old_limit {
+            old_limit.write(self.mem(), &old)?;
+        }
+        if let Some(new) = new {
+            self.set_rlimit(resource, new)?;
+        }
+        Ok(())
+    }
+
+    fn sys_getrusage(&mut self, who: i32, usage: UserOut<Rusage>) -> SysResult<()> {
+        let mut result = Rusage::default();
+        match who {
+            RUSAGE_SELF | RUSAGE_THREAD => {
+                let cpu = self.cpu_time();
+                result.ru_utime = Timeval {
+                    tv_sec: cpu.as_secs() as i64,
+                    tv_usec: cpu.subsec_micros() as i64,
+                };
+            }
+            RUSAGE_CHILDREN => {}
+            _ => return Err(LinuxError::EINVAL),
+        }
+        usage.write(self.mem(), &result)
+    }
+
+    fn sys_umask(&mut self, mask: u32) -> SysResult<isize> {
+        let old = self.process().fs.lock().set_umask(mask & 0o777);
+        Ok(old as isize)
+    }
+
+    fn sys_getpid(&mut self) -> SysResult<isize> {
+        Ok(self.process().pid as isize)
+    }
+
+    fn sys_getppid(&mut self) -> SysResult<isize> {
+        Ok(self.process().ppid as isize)
+    }
+
+    fn sys_getuid(&mut self) -> SysResult<isize> {
+        Ok(self.process().creds.lock().uid as isize)
+    }
+
+    fn sys_geteuid(&mut self) -> SysResult<isize> {
+        Ok(self.process().creds.lock().euid as isize)
+    }
+
+    fn sys_getgid(&mut self) -> SysResult<isize> {
+        Ok(self.process().creds.lock().gid as isize)
+    }
+
+    fn sys_getegid(&mut self) -> SysResult<isize> {
+        Ok(self.process().creds.lock().egid as isize)
+    }
+
+    fn sys_gettid(&mut self) -> SysResult<isize> {
+        Ok(self.thread().tid as isize)
+    }
+
+    fn sys_sched_yield(&mut self) -> SysResult<()> {
+        axtask::yield_now();
+        Ok(())
+    }
+
+    fn sys_sched_getaffinity(&mut self, pid: i32, cpusetsize: usize, mask: UserOutBytes) -> SysResult<usize> {
+        if !self.is_self(pid) {
+            return Err(LinuxError::ESRCH);
+        }
+        // The kernel's CPU mask is one `unsigned long`; a smaller or
+        // unaligned buffer is EINVAL, as on Linux.
+        if cpusetsize < 8 || cpusetsize % 8 != 0 {
+            return Err(LinuxError::EINVAL);
+        }
+        let one_cpu = 1u64.to_ne_bytes();
+        mask.write_from(self.mem(), 0, &one_cpu)?;
+        Ok(8)
+    }
+
+    fn sys_wait4(
+        &mut self,
+        _pid: i32,
+        _wstatus: Option<UserOut<i32>>,
+        _options: WaitOptions,
+        _rusage: Option<UserOut<Rusage>>,
+    ) -> SysResult<isize> {
+        // The process has no children.
+        Err(LinuxError::ECHILD)
+    }
+
+    fn sys_rseq(&mut self, _rseq: usize, _rseq_len: u32, _flags: i32, _sig: u32) -> SysResult<()> {
+        // Not supported; glibc and musl carry on without it.
+        Err(LinuxError::ENOSYS)
+    }
+}
