@@ -324,7 +324,7 @@ fn generate_calls(spec: &Spec) -> TokenStream {
     quote!(#(#shims)*)
 }
 
-/// The shim of one entry. Checks run in Linux's order: flags with `EINVAL`
+/// Generate the shim of one entry. Checks run in Linux's order: flags with `EINVAL`
 /// for unknown bits first, then every `fd` argument, then pointers, iovecs
 /// and paths in argument order.
 fn generate_call(entry: &Entry) -> TokenStream {

@@ -289,7 +289,7 @@ impl Family {
         FAMILIES[self as usize]
     }
 
-    /// Name of the generated trait that holds this family's methods.
+    /// Name of the generated trait that contains this family's methods.
     pub fn trait_name(self) -> &'static str {
         match self {
             Family::Fs => "FsSyscalls",
@@ -618,8 +618,8 @@ fn is_identifier(name: &str) -> bool {
         && !KEYWORDS.contains(&name)
 }
 
-/// A Rust type name as `of` and `flags` accept it: a primitive or an
-/// identifier in UpperCamelCase.
+/// Tell whether `name` is a type name that `of` and `flags` accept: a
+/// primitive or an identifier in UpperCamelCase.
 fn is_type_name(name: &str) -> bool {
     if PRIMITIVES.contains(&name) {
         return true;

@@ -44,7 +44,7 @@ impl FromArg for MmapFd {
 
 /// Integer argument that gives the length of a buffer or array.
 pub trait LenArg: Copy {
-    /// The length, or `None` when the value is negative.
+    /// Convert to a length: `None` when the value is negative.
     fn to_len(self) -> Option<usize>;
 }
 

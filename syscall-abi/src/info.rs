@@ -82,7 +82,7 @@ pub enum ArgKind {
     Int(&'static str),
     /// Bitflags of the named type.
     Flags(&'static str),
-    /// Pointer to one `of`, or to as many as argument `len` says.
+    /// Pointer to one `of`, or to as many as the value of argument `len`.
     Ptr {
         dir: PtrDir,
         of: &'static str,

@@ -47,7 +47,7 @@ impl DirFd {
 pub struct MmapFd(pub i32);
 
 impl MmapFd {
-    /// The fd, or `None` for -1.
+    /// Return the fd, or `None` for -1.
     pub const fn get(self) -> Option<i32> {
         if self.0 == -1 { None } else { Some(self.0) }
     }

@@ -352,12 +352,12 @@ impl UserPath {
         self.addr
     }
 
-    /// The path without its NUL.
+    /// Return the path without its NUL.
     pub fn as_bytes(&self) -> &[u8] {
         &self.bytes
     }
 
-    /// The path as UTF-8. Linux paths are bytes, so the caller chooses the
+    /// Return the path as UTF-8. Linux paths are bytes, so the caller chooses the
     /// errno for a path that is not UTF-8.
     pub fn to_str(&self) -> Result<&str, core::str::Utf8Error> {
         core::str::from_utf8(&self.bytes)
@@ -474,10 +474,10 @@ pub struct Iovecs {
 }
 
 impl Iovecs {
-    /// Copy `count` iovecs in from `addr`. `EINVAL` when `count` exceeds
-    /// `max` or an entry's length is negative as `ssize_t`; `EFAULT` when the
-    /// array or a non-empty entry does not fit below [`USER_ADDR_END`], or
-    /// the array is unreadable.
+    /// Copy `count` iovecs in from `addr`. `count` above `max` and an entry
+    /// length that is negative as `ssize_t` are `EINVAL`. An array that is
+    /// unreadable or does not fit below [`USER_ADDR_END`] is `EFAULT`, and
+    /// so is a non-empty entry that does not fit.
     pub fn read_in(
         mem: &impl UserMemory,
         addr: usize,
