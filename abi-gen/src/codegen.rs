@@ -373,7 +373,21 @@ fn generate_call(entry: &Entry) -> TokenStream {
                 scalars
                     .push(quote!(let #name = <#ty as crate::decode::FromArg>::from_arg(#value);));
             }
-            ArgKind::Flags { ty, unknown } => {
+            ArgKind::Flags {
+                ty,
+                allow: Some(allow),
+                ..
+            } => {
+                let ty = type_path(ty);
+                let constants = allow.iter().map(|c| Ident::new(c, Span::call_site()));
+                flag_checks.push(quote! {
+                    let #name = crate::decode::flags_einval_within::<#ty>(
+                        #value,
+                        #ty::empty() #(| #ty::#constants)*,
+                    )?;
+                });
+            }
+            ArgKind::Flags { ty, unknown, .. } => {
                 let ty = type_path(ty);
                 match unknown {
                     Unknown::Ignore => scalars

@@ -245,6 +245,7 @@ struct RawArg {
     len: Option<String>,
     nullable: Option<bool>,
     max_len: Option<u64>,
+    allow: Option<Vec<String>>,
 }
 
 /// The checked spec, entries in file order.
@@ -445,9 +446,12 @@ pub enum ArgKind {
         spec: String,
         rust: String,
     },
+    /// Bitflags type `ty`. With `allow`, only the named constants are valid
+    /// and any other bit is `EINVAL`.
     Flags {
         ty: String,
         unknown: Unknown,
+        allow: Option<Vec<String>>,
     },
     /// User pointer to one `of`, or to `len` elements of `of` when `len` is set.
     Ptr {
@@ -490,7 +494,15 @@ impl Arg {
             ArgKind::DirFd => "dirfd".into(),
             ArgKind::MmapFd => "mmap_fd".into(),
             ArgKind::Int { spec, .. } => spec.clone(),
-            ArgKind::Flags { ty, unknown } => {
+            ArgKind::Flags {
+                ty,
+                allow: Some(allow),
+                ..
+            } => format!(
+                "flags {ty} (allowed: {}; other bits: einval)",
+                allow.join(", ")
+            ),
+            ArgKind::Flags { ty, unknown, .. } => {
                 format!("flags {ty} (unknown bits: {})", unknown.as_str())
             }
             ArgKind::Ptr {
@@ -627,6 +639,14 @@ fn is_type_name(name: &str) -> bool {
     let mut chars = name.chars();
     matches!(chars.next(), Some(c) if c.is_ascii_uppercase())
         && chars.all(|c| c.is_ascii_alphanumeric())
+}
+
+/// Tell whether `name` is an UPPER_CASE constant name, as bitflags names
+/// its flags.
+fn is_constant_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_uppercase())
+        && chars.all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
 }
 
 fn check_entry(label: &str, raw: RawEntry) -> Result<Entry, SpecError> {
@@ -796,7 +816,7 @@ fn check_arg_kind(
 
     // Which optional fields each type accepts.
     let allowed: &[&str] = match ty {
-        "flags" => &["flags", "unknown"],
+        "flags" => &["flags", "unknown", "allow"],
         "in" | "out" | "inout" => &["of", "len", "nullable", "max_len"],
         "iovec" => &["len", "max_len"],
         "path" | "cstr" | "cstr_array" => &["nullable"],
@@ -809,6 +829,7 @@ fn check_arg_kind(
         ("len", raw.len.is_some()),
         ("nullable", raw.nullable.is_some()),
         ("max_len", raw.max_len.is_some()),
+        ("allow", raw.allow.is_some()),
     ];
     for (field, is_set) in present {
         if is_set && !allowed.contains(&field) {
@@ -892,9 +913,28 @@ fn check_arg_kind(
                     ));
                 }
             };
+            if let Some(allow) = &raw.allow {
+                if unknown != Unknown::Einval {
+                    return Err(error(
+                        label,
+                        at("allow"),
+                        "`allow` needs `unknown = \"einval\"`",
+                    ));
+                }
+                for (k, constant) in allow.iter().enumerate() {
+                    if !is_constant_name(constant) {
+                        return Err(error(
+                            label,
+                            at(&format!("allow[{k}]")),
+                            format!("`{constant}` is not an UPPER_CASE constant name"),
+                        ));
+                    }
+                }
+            }
             ArgKind::Flags {
                 ty: flags.clone(),
                 unknown,
+                allow: raw.allow.clone(),
             }
         }
         "in" | "out" | "inout" => {

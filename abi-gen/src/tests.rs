@@ -79,7 +79,8 @@ fn parse_flags_and_nullable_pointer() {
         args[0].kind,
         ArgKind::Flags {
             ty: "OpenFlags".into(),
-            unknown: Unknown::Einval
+            unknown: Unknown::Einval,
+            allow: None
         }
     );
     assert_eq!(args[1].rust_type(), "Option<UserIn<Sigaction>>");
@@ -163,6 +164,39 @@ fn flags_need_type_and_unknown_policy() {
         r#"[{ name = "f", type = "flags", flags = "OpenFlags", unknown = "drop" }]"#,
     ));
     assert_eq!(field, "args[0].unknown");
+}
+
+#[test]
+fn flags_allow_list_parsed() {
+    let spec = parse(&with_args(
+        r#"[{ name = "f", type = "flags", flags = "AtFlags", unknown = "einval", allow = ["REMOVEDIR"] }]"#,
+    ))
+    .unwrap();
+    let arg = &spec.entries[0].args[0];
+    assert_eq!(
+        arg.kind,
+        ArgKind::Flags {
+            ty: "AtFlags".into(),
+            unknown: Unknown::Einval,
+            allow: Some(vec!["REMOVEDIR".into()])
+        }
+    );
+    assert_eq!(
+        arg.spec_type(&spec.entries[0].args),
+        "flags AtFlags (allowed: REMOVEDIR; other bits: einval)"
+    );
+}
+
+#[test]
+fn flags_allow_list_needs_einval() {
+    let (_, field, _) = parse_error(&with_args(
+        r#"[{ name = "f", type = "flags", flags = "AtFlags", unknown = "ignore", allow = ["REMOVEDIR"] }]"#,
+    ));
+    assert_eq!(field, "args[0].allow");
+    let (_, field, _) = parse_error(&with_args(
+        r#"[{ name = "f", type = "flags", flags = "AtFlags", unknown = "einval", allow = ["removedir"] }]"#,
+    ));
+    assert_eq!(field, "args[0].allow[0]");
 }
 
 #[test]

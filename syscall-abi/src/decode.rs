@@ -97,6 +97,22 @@ where
     F::from_bits(F::Bits::from_arg(raw)).ok_or(LinuxError::EINVAL)
 }
 
+/// Flags, or `EINVAL` when a bit outside `allowed` is set. For calls that
+/// accept only some of a shared flags type's bits (`unlinkat` takes only
+/// `AT_REMOVEDIR` of [`AtFlags`](crate::AtFlags)).
+pub fn flags_einval_within<F>(raw: usize, allowed: F) -> SysResult<F>
+where
+    F: Flags + Copy,
+    F::Bits: FromArg,
+{
+    let flags = F::from_bits_retain(F::Bits::from_arg(raw));
+    if allowed.contains(flags) {
+        Ok(flags)
+    } else {
+        Err(LinuxError::EINVAL)
+    }
+}
+
 /// Value of a successful handler method, as the syscall returns it in `x0`.
 pub trait SyscallRet {
     fn into_isize(self) -> isize;

@@ -57,6 +57,20 @@ impl FsSyscalls for Recorder {
         Ok(newfd)
     }
 
+    fn sys_unlinkat(
+        &mut self,
+        dirfd: syscall_abi::DirFd,
+        path: UserPath,
+        flags: AtFlags,
+    ) -> SysResult<()> {
+        self.calls.push(format!(
+            "unlinkat({dirfd:?}, {:?}, {:#x})",
+            path.to_str().unwrap(),
+            flags.bits()
+        ));
+        Ok(())
+    }
+
     fn sys_epoll_pwait(
         &mut self,
         epfd: Fd,
@@ -191,6 +205,33 @@ fn flags_einval_checked_before_fd() {
     let ret = aarch64::dispatch(&mut h, nr::aarch64::DUP3, [1, 5, 0o2000000, 0, 0, 0]);
     assert_eq!(ret, 5);
     assert_eq!(h.calls, vec!["dup3(1, 5, 0x80000)".to_string()]);
+}
+
+#[test]
+fn flags_outside_allow_list_are_einval() {
+    let mut h = Recorder::new();
+    h.mem.put(BASE, b"dir\0");
+    let cwd = -100i64 as usize;
+    // AT_EMPTY_PATH is an AtFlags bit, but unlinkat accepts only AT_REMOVEDIR.
+    let ret = aarch64::dispatch(&mut h, nr::aarch64::UNLINKAT, [cwd, BASE, 0x1000, 0, 0, 0]);
+    assert_eq!(ret, errno(LinuxError::EINVAL));
+    let ret = aarch64::dispatch(
+        &mut h,
+        nr::aarch64::UNLINKAT,
+        [cwd, BASE, 0x8000_0000, 0, 0, 0],
+    );
+    assert_eq!(ret, errno(LinuxError::EINVAL));
+    let ret = aarch64::dispatch(&mut h, nr::aarch64::UNLINKAT, [cwd, BASE, 0x200, 0, 0, 0]);
+    assert_eq!(ret, 0);
+    let ret = aarch64::dispatch(&mut h, nr::aarch64::UNLINKAT, [cwd, BASE, 0, 0, 0, 0]);
+    assert_eq!(ret, 0);
+    assert_eq!(
+        h.calls,
+        vec![
+            "unlinkat(Cwd, \"dir\", 0x200)".to_string(),
+            "unlinkat(Cwd, \"dir\", 0x0)".to_string(),
+        ]
+    );
 }
 
 #[test]
