@@ -1,0 +1,205 @@
+//! `fcntl`, `ioctl` and `getdents64`.
+
+use alloc::{sync::Arc, vec::Vec};
+
+use axerrno::LinuxError;
+use log::warn;
+use starry_vfs::{FileLike, FsContext, OpenFlags, SeekFrom};
+use syscall_abi::{
+    DIRENT64_NAME_OFFSET, NCCS, SysResult, Termios, UserMemory, UserOut, UserOutBytes, Winsize,
+};
+
+pub const F_DUPFD: i32 = 0;
+pub const F_GETFD: i32 = 1;
+pub const F_SETFD: i32 = 2;
+pub const F_GETFL: i32 = 3;
+pub const F_SETFL: i32 = 4;
+pub const F_GETLK: i32 = 5;
+pub const F_SETLK: i32 = 6;
+pub const F_SETLKW: i32 = 7;
+pub const F_DUPFD_CLOEXEC: i32 = 1030;
+pub const FD_CLOEXEC: usize = 1;
+/// `l_type` of `struct flock` that means "no lock".
+const F_UNLCK: i16 = 2;
+
+pub const TCGETS: u32 = 0x5401;
+pub const TCSETS: u32 = 0x5402;
+pub const TCSETSW: u32 = 0x5403;
+pub const TCSETSF: u32 = 0x5404;
+pub const TIOCGPGRP: u32 = 0x540f;
+pub const TIOCGWINSZ: u32 = 0x5413;
+pub const FIONREAD: u32 = 0x541b;
+pub const FIONBIO: u32 = 0x5421;
+pub const FIONCLEX: u32 = 0x5450;
+pub const FIOCLEX: u32 = 0x5451;
+
+/// Window size reported for the serial console, which has no size of its own.
+const CONSOLE_ROWS: u16 = 24;
+const CONSOLE_COLUMNS: u16 = 80;
+
+/// Runs `fcntl` on the descriptor `fd` of `fs`.
+pub fn fcntl(mem: &impl UserMemory, fs: &mut FsContext, fd: i32, cmd: i32, arg: usize) -> SysResult<isize> {
+    match cmd {
+        F_DUPFD | F_DUPFD_CLOEXEC => {
+            let file = fs.fd_table.get(fd)?;
+            let min_fd = usize::try_from(arg as i32).map_err(|_| LinuxError::EINVAL)?;
+            let new_fd = fs.fd_table.insert_from(min_fd, file, cmd == F_DUPFD_CLOEXEC)?;
+            Ok(new_fd as isize)
+        }
+        F_GETFD => Ok(if fs.fd_table.close_on_exec(fd)? { FD_CLOEXEC as isize } else { 0 }),
+        F_SETFD => {
+            fs.fd_table.set_close_on_exec(fd, arg & FD_CLOEXEC != 0)?;
+            Ok(0)
+        }
+        F_GETFL => Ok(fs.fd_table.get(fd)?.status_flags().bits() as isize),
+        F_SETFL => {
+            let file = fs.fd_table.get(fd)?;
+            file.set_status_flags(OpenFlags::from_bits_retain(arg as u32));
+            Ok(0)
+        }
+        F_GETLK => {
+            // Every process sees no lock held by another, because record
+            // locks only conflict between processes and there is one.
+            fs.fd_table.get(fd)?;
+            UserOut::<i16>::new(arg)?.write(mem, &F_UNLCK)?;
+            Ok(0)
+        }
+        F_SETLK | F_SETLKW => {
+            // TODO: record locks are granted without being recorded, which is
+            // right while one process runs; with several they must conflict.
+            fs.fd_table.get(fd)?;
+            Ok(0)
+        }
+        _ => {
+            warn!("fcntl: command {cmd} is not supported");
+            Err(LinuxError::EINVAL)
+        }
+    }
+}
+
+/// Runs `ioctl` on `file`, open as descriptor `fd` of `fs`.
+pub fn ioctl(
+    mem: &impl UserMemory,
+    fs: &mut FsContext,
+    fd: i32,
+    file: &Arc<dyn FileLike>,
+    cmd: u32,
+    arg: usize,
+) -> SysResult<isize> {
+    match cmd {
+        FIOCLEX | FIONCLEX => {
+            fs.fd_table.set_close_on_exec(fd, cmd == FIOCLEX)?;
+            return Ok(0);
+        }
+        FIONBIO => {
+            let enable = syscall_abi::UserIn::<i32>::new(arg)?.read(mem)? != 0;
+            let mut flags = file.status_flags();
+            flags.set(OpenFlags::O_NONBLOCK, enable);
+            file.set_status_flags(flags);
+            return Ok(0);
+        }
+        _ => {}
+    }
+    if !file.is_tty() {
+        return Err(LinuxError::ENOTTY);
+    }
+    match file.ioctl(cmd, arg) {
+        Err(LinuxError::ENOTTY) => terminal_ioctl(mem, cmd, arg),
+        result => result.map(|value| value as isize),
+    }
+}
+
+/// Answers the terminal requests that the console device leaves to the
+/// syscall layer.
+fn terminal_ioctl(mem: &impl UserMemory, cmd: u32, arg: usize) -> SysResult<isize> {
+    match cmd {
+        TIOCGWINSZ => {
+            let size = Winsize {
+                ws_row: CONSOLE_ROWS,
+                ws_col: CONSOLE_COLUMNS,
+                ws_xpixel: 0,
+                ws_ypixel: 0,
+            };
+            UserOut::<Winsize>::new(arg)?.write(mem, &size)?;
+            Ok(0)
+        }
+        TCGETS => {
+            UserOut::<Termios>::new(arg)?.write(mem, &default_termios())?;
+            Ok(0)
+        }
+        TCSETS | TCSETSW | TCSETSF => {
+            // TODO: the console has a fixed line discipline; settings are read and dropped.
+            syscall_abi::UserIn::<Termios>::new(arg)?.read(mem)?;
+            warn_once_termios();
+            Ok(0)
+        }
+        TIOCGPGRP => {
+            UserOut::<i32>::new(arg)?.write(mem, &1)?;
+            Ok(0)
+        }
+        FIONREAD => {
+            UserOut::<i32>::new(arg)?.write(mem, &0)?;
+            Ok(0)
+        }
+        _ => Err(LinuxError::ENOTTY),
+    }
+}
+
+fn warn_once_termios() {
+    static WARNED: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+    if !WARNED.swap(true, core::sync::atomic::Ordering::Relaxed) {
+        warn!("ioctl: terminal settings (TCSETS) are accepted but not applied");
+    }
+}
+
+/// Termios of a cooked terminal at 38400 baud, as Linux sets up a serial
+/// console: ICRNL IXON, OPOST ONLCR, CS8 CREAD HUPCL B38400, ISIG ICANON
+/// ECHO ECHOE ECHOK ECHOCTL ECHOKE IEXTEN, and the default control characters.
+fn default_termios() -> Termios {
+    let mut control = [0u8; NCCS];
+    let defaults: [u8; 17] = [3, 28, 127, 21, 4, 0, 1, 0, 17, 19, 26, 0, 18, 15, 23, 22, 0];
+    control[..defaults.len()].copy_from_slice(&defaults);
+    Termios {
+        c_iflag: 0o400 | 0o2000,
+        c_oflag: 0o1 | 0o4,
+        c_cflag: 0o17 | 0o60 | 0o200 | 0o2000,
+        c_lflag: 0o1 | 0o2 | 0o10 | 0o20 | 0o40 | 0o1000 | 0o4000 | 0o100000,
+        c_line: 0,
+        c_cc: control,
+    }
+}
+
+/// Fills `dirp` with `struct linux_dirent64` records from the directory
+/// `file` and returns the bytes used; 0 at the end of the directory.
+pub fn getdents64(mem: &impl UserMemory, file: &Arc<dyn FileLike>, dirp: &UserOutBytes) -> SysResult<usize> {
+    let capacity = dirp.len();
+    // The smallest record is 24 bytes, so no more entries than that can fit.
+    let max_entries = (capacity / 24).clamp(1, 512);
+    let entries = file.read_dir(max_entries)?;
+    let mut position = file.seek(SeekFrom::Current(0))?;
+    let mut buffer = Vec::with_capacity(capacity.min(64 * 1024));
+    let mut used = 0u64;
+    for entry in &entries {
+        let name = entry.name.as_bytes();
+        let record_len = (DIRENT64_NAME_OFFSET + name.len() + 1).next_multiple_of(8);
+        if buffer.len() + record_len > capacity {
+            break;
+        }
+        position += 1;
+        // The fields of `Dirent64Header`: d_ino, d_off, d_reclen, d_type.
+        let start = buffer.len();
+        buffer.extend_from_slice(&entry.ino.to_le_bytes());
+        buffer.extend_from_slice(&(position as i64).to_le_bytes());
+        buffer.extend_from_slice(&(record_len as u16).to_le_bytes());
+        buffer.push(entry.node_type.dirent_type());
+        buffer.extend_from_slice(name);
+        buffer.resize(start + record_len, 0);
+        used += 1;
+    }
+    if used == 0 && !entries.is_empty() {
+        return Err(LinuxError::EINVAL);
+    }
+    dirp.write_from(mem, 0, &buffer)?;
+    file.advance_dir(used);
+    Ok(buffer.len())
+}

@@ -1,0 +1,144 @@
+//! Data transfer between open files and user memory: read, write and their
+//! vector, positioned and in-kernel (`sendfile`) forms.
+
+use alloc::{sync::Arc, vec};
+
+use axerrno::LinuxError;
+use starry_vfs::{FileLike, OpenFlags};
+use syscall_abi::{SysResult, UserInBytes, UserMemory, UserOutBytes};
+
+/// Size of the kernel buffer that data passes through, per step.
+const CHUNK_SIZE: usize = 64 * 1024;
+
+/// Largest byte count of one read or write, as Linux's `MAX_RW_COUNT`
+/// (`INT_MAX` rounded down to a page).
+pub const MAX_RW_COUNT: usize = 0x7fff_f000;
+
+/// Runs `operation` until it stops returning `EAGAIN`, yielding the CPU in
+/// between, unless the file is non-blocking.
+///
+/// TODO: a pending signal should end the wait with `EINTR`.
+pub fn wait_while_blocked<R>(
+    file: &dyn FileLike,
+    mut operation: impl FnMut() -> SysResult<R>,
+) -> SysResult<R> {
+    loop {
+        match operation() {
+            Err(LinuxError::EAGAIN) if !file.status_flags().contains(OpenFlags::O_NONBLOCK) => {
+                axtask::yield_now();
+            }
+            result => return result,
+        }
+    }
+}
+
+/// Reads from `file` into the user buffer `buf`, at the file offset or at
+/// `offset`. Stops at the first short read, so a regular file is read up to
+/// its end and a pipe or terminal returns what it had.
+pub fn read_to_user(
+    mem: &impl UserMemory,
+    file: &Arc<dyn FileLike>,
+    buf: &UserOutBytes,
+    offset: Option<u64>,
+) -> SysResult<usize> {
+    let total = buf.len().min(MAX_RW_COUNT);
+    let mut chunk = vec![0u8; total.min(CHUNK_SIZE)];
+    let mut done = 0;
+    while done < total {
+        let want = (total - done).min(chunk.len());
+        let position = offset.map(|start| start + done as u64);
+        let result = match position {
+            Some(position) => file.read_at(position, &mut chunk[..want]),
+            // Only the first step may wait: later ones return what is there.
+            None if done == 0 => wait_while_blocked(file.as_ref(), || file.read(&mut chunk[..want])),
+            None => file.read(&mut chunk[..want]),
+        };
+        let count = match result {
+            Ok(count) => count,
+            Err(LinuxError::EAGAIN) if done > 0 => break,
+            Err(error) if done == 0 => return Err(error),
+            Err(_) => break,
+        };
+        buf.write_from(mem, done, &chunk[..count])?;
+        done += count;
+        if count < want {
+            break;
+        }
+    }
+    Ok(done)
+}
+
+/// Writes the user buffer `buf` to `file`, at the file offset or at `offset`.
+///
+/// TODO: `EPIPE` should also send `SIGPIPE` to the caller.
+pub fn write_from_user(
+    mem: &impl UserMemory,
+    file: &Arc<dyn FileLike>,
+    buf: &UserInBytes,
+    offset: Option<u64>,
+) -> SysResult<usize> {
+    let total = buf.len().min(MAX_RW_COUNT);
+    let mut chunk = vec![0u8; total.min(CHUNK_SIZE)];
+    let mut done = 0;
+    while done < total {
+        let want = (total - done).min(chunk.len());
+        buf.read_into(mem, done, &mut chunk[..want])?;
+        let position = offset.map(|start| start + done as u64);
+        let result = match position {
+            Some(position) => file.write_at(position, &chunk[..want]),
+            None => wait_while_blocked(file.as_ref(), || file.write(&chunk[..want])),
+        };
+        let count = match result {
+            Ok(count) => count,
+            Err(error) if done == 0 => return Err(error),
+            Err(_) => break,
+        };
+        done += count;
+        if count < want {
+            break;
+        }
+    }
+    Ok(done)
+}
+
+/// Copies up to `count` bytes from `input` to `output` (`sendfile`). With
+/// `offset`, reads start there and the input's own offset stays; returns
+/// the bytes copied and the offset after them.
+pub fn copy_between_files(
+    input: &Arc<dyn FileLike>,
+    output: &Arc<dyn FileLike>,
+    offset: Option<u64>,
+    count: usize,
+) -> SysResult<(usize, Option<u64>)> {
+    let total = count.min(MAX_RW_COUNT);
+    let mut chunk = vec![0u8; total.min(CHUNK_SIZE)];
+    let mut done = 0;
+    while done < total {
+        let want = (total - done).min(chunk.len());
+        let read = match offset {
+            Some(start) => input.read_at(start + done as u64, &mut chunk[..want]),
+            None => wait_while_blocked(input.as_ref(), || input.read(&mut chunk[..want])),
+        };
+        let read = match read {
+            Ok(0) => break,
+            Ok(read) => read,
+            Err(error) if done == 0 => return Err(error),
+            Err(_) => break,
+        };
+        let mut written = 0;
+        while written < read {
+            let result = wait_while_blocked(output.as_ref(), || output.write(&chunk[written..read]));
+            match result {
+                Ok(0) => return Err(LinuxError::EIO),
+                Ok(count) => written += count,
+                Err(error) if done == 0 && written == 0 => return Err(error),
+                Err(_) => return Ok((done + written, offset.map(|start| start + (done + written) as u64))),
+            }
+        }
+        done += read;
+        if read < want {
+            break;
+        }
+    }
+    Ok((done, offset.map(|start| start + done as u64)))
+}

@@ -1,0 +1,524 @@
+//! The file-system syscalls: `impl FsSyscalls for Handler` on starry-vfs.
+//!
+//! Each method holds the calling process's [`FsContext`] lock only for the
+//! descriptor-table and path work, and releases it before a transfer that
+//! may wait (a console or pipe read) or copy to user memory.
+
+mod control;
+mod convert;
+mod io;
+
+use alloc::sync::Arc;
+
+use axerrno::LinuxError;
+use log::debug;
+use starry_vfs::{FileLike, FsContext, SeekFrom, SetAttr};
+use syscall_abi::{
+    AtFlags, DirFd, Dup3Flags, Fd, FdPair, FsSyscalls, Iovecs, OpenFlags, PipeFlags,
+    RenameFlags, Stat, Statfs, Statx, StatxMask, SysResult, SyscallContext, TimespecPair, UserIn,
+    UserInBytes, UserInOut, UserOut, UserOutBytes, UserPath,
+};
+
+use self::convert::{open_flags, path_str};
+use crate::{Handler, time::wall_clock};
+
+impl Handler {
+    /// Runs `operation` on the file-system state of the calling process.
+    fn with_fs<R>(&self, operation: impl FnOnce(&mut FsContext) -> SysResult<R>) -> SysResult<R> {
+        operation(&mut self.process().fs.lock())
+    }
+
+    /// Returns the open file of descriptor `fd` of the calling process.
+    fn file_of(&self, fd: i32) -> SysResult<Arc<dyn FileLike>> {
+        self.with_fs(|fs| fs.fd_table.get(fd))
+    }
+}
+
+fn stat_flags(flags: AtFlags, allowed: AtFlags) -> SysResult<(bool, bool)> {
+    if !allowed.contains(flags) {
+        return Err(LinuxError::EINVAL);
+    }
+    let follow = !flags.contains(AtFlags::SYMLINK_NOFOLLOW);
+    Ok((follow, flags.contains(AtFlags::EMPTY_PATH)))
+}
+
+/// Returns the status of `path` from `dirfd` as `newfstatat` and `statx` do.
+fn stat_at(handler: &Handler, dirfd: DirFd, path: &UserPath, flags: AtFlags) -> SysResult<starry_vfs::Stat> {
+    let allowed = AtFlags::SYMLINK_NOFOLLOW
+        | AtFlags::EMPTY_PATH
+        | AtFlags::NO_AUTOMOUNT
+        | AtFlags::STATX_FORCE_SYNC
+        | AtFlags::STATX_DONT_SYNC;
+    let (follow, empty_path) = stat_flags(flags, allowed)?;
+    let path = path_str(path)?;
+    handler.with_fs(|fs| fs.stat_at(dirfd.raw(), path, follow, empty_path))
+}
+
+fn rename_at(
+    handler: &Handler,
+    old_dirfd: DirFd,
+    old_path: &UserPath,
+    new_dirfd: DirFd,
+    new_path: &UserPath,
+    flags: RenameFlags,
+) -> SysResult<()> {
+    let flags = starry_vfs::RenameFlags::from_bits_retain(flags.bits());
+    let (old_path, new_path) = (path_str(old_path)?, path_str(new_path)?);
+    handler.with_fs(|fs| {
+        fs.rename_at(old_dirfd.raw(), old_path, new_dirfd.raw(), new_path, flags)
+    })
+}
+
+fn set_attr_at(
+    handler: &Handler,
+    dirfd: i32,
+    path: &str,
+    attr: SetAttr,
+    follow: bool,
+    empty_path: bool,
+) -> SysResult<()> {
+    handler.with_fs(|fs| fs.set_attr_at(dirfd, path, attr, follow, empty_path))
+}
+
+fn chown_attr(uid: u32, gid: u32) -> SetAttr {
+    // -1 leaves the id unchanged.
+    SetAttr {
+        uid: (uid != u32::MAX).then_some(uid),
+        gid: (gid != u32::MAX).then_some(gid),
+        ..SetAttr::default()
+    }
+}
+
+fn mode_attr(mode: u32) -> SetAttr {
+    SetAttr {
+        mode: Some(mode & 0o7777),
+        ..SetAttr::default()
+    }
+}
+
+impl FsSyscalls for Handler {
+    fn sys_openat(&mut self, dirfd: DirFd, path: UserPath, flags: OpenFlags, mode: u32) -> SysResult<i32> {
+        debug!("openat({dirfd:?}, {path:?}, {flags:?}, {mode:#o})");
+        let path = path_str(&path)?;
+        self.with_fs(|fs| fs.open_at(dirfd.raw(), path, open_flags(flags), mode))
+    }
+
+    fn sys_close(&mut self, fd: Fd) -> SysResult<()> {
+        debug!("close({fd:?})");
+        // The file is dropped after the lock is released, so that closing
+        // the last descriptor of an ext4 file may take the mount lock.
+        let file = self.with_fs(|fs| fs.fd_table.remove(fd.raw()))?;
+        drop(file);
+        Ok(())
+    }
+
+    fn sys_read(&mut self, fd: Fd, buf: UserOutBytes, count: usize) -> SysResult<usize> {
+        debug!("read({fd:?}, {:#x}, {count})", buf.addr());
+        let file = self.file_of(fd.raw())?;
+        io::read_to_user(self.mem(), &file, &buf, None)
+    }
+
+    fn sys_write(&mut self, fd: Fd, buf: UserInBytes, count: usize) -> SysResult<usize> {
+        debug!("write({fd:?}, {:#x}, {count})", buf.addr());
+        let file = self.file_of(fd.raw())?;
+        io::write_from_user(self.mem(), &file, &buf, None)
+    }
+
+    fn sys_readv(&mut self, fd: Fd, iov: Iovecs, iovcnt: i32) -> SysResult<usize> {
+        debug!("readv({fd:?}, {iovcnt})");
+        let file = self.file_of(fd.raw())?;
+        let mut total = 0;
+        for buf in iov.out_buffers() {
+            let count = io::read_to_user(self.mem(), &file, &buf, None)?;
+            total += count;
+            if count < buf.len() {
+                break;
+            }
+        }
+        Ok(total)
+    }
+
+    fn sys_writev(&mut self, fd: Fd, iov: Iovecs, iovcnt: i32) -> SysResult<usize> {
+        debug!("writev({fd:?}, {iovcnt})");
+        let file = self.file_of(fd.raw())?;
+        let mut total = 0;
+        for buf in iov.in_buffers() {
+            let count = io::write_from_user(self.mem(), &file, &buf, None)?;
+            total += count;
+            if count < buf.len() {
+                break;
+            }
+        }
+        Ok(total)
+    }
+
+    fn sys_pread64(&mut self, fd: Fd, buf: UserOutBytes, count: usize, offset: i64) -> SysResult<usize> {
+        debug!("pread64({fd:?}, {:#x}, {count}, {offset})", buf.addr());
+        let offset = u64::try_from(offset).map_err(|_| LinuxError::EINVAL)?;
+        let file = self.file_of(fd.raw())?;
+        io::read_to_user(self.mem(), &file, &buf, Some(offset))
+    }
+
+    fn sys_pwrite64(&mut self, fd: Fd, buf: UserInBytes, count: usize, offset: i64) -> SysResult<usize> {
+        debug!("pwrite64({fd:?}, {:#x}, {count}, {offset})", buf.addr());
+        let offset = u64::try_from(offset).map_err(|_| LinuxError::EINVAL)?;
+        let file = self.file_of(fd.raw())?;
+        io::write_from_user(self.mem(), &file, &buf, Some(offset))
+    }
+
+    fn sys_preadv(&mut self, fd: Fd, iov: Iovecs, iovcnt: i32, pos_l: usize, pos_h: usize) -> SysResult<usize> {
+        debug!("preadv({fd:?}, {iovcnt}, {pos_l:#x}, {pos_h:#x})");
+        // On 64-bit architectures `pos_l` carries the whole offset.
+        let _ = pos_h;
+        let offset = u64::try_from(pos_l as i64).map_err(|_| LinuxError::EINVAL)?;
+        let file = self.file_of(fd.raw())?;
+        let mut total = 0;
+        for buf in iov.out_buffers() {
+            let count = io::read_to_user(self.mem(), &file, &buf, Some(offset + total as u64))?;
+            total += count;
+            if count < buf.len() {
+                break;
+            }
+        }
+        Ok(total)
+    }
+
+    fn sys_pwritev(&mut self, fd: Fd, iov: Iovecs, iovcnt: i32, pos_l: usize, pos_h: usize) -> SysResult<usize> {
+        debug!("pwritev({fd:?}, {iovcnt}, {pos_l:#x}, {pos_h:#x})");
+        let _ = pos_h;
+        let offset = u64::try_from(pos_l as i64).map_err(|_| LinuxError::EINVAL)?;
+        let file = self.file_of(fd.raw())?;
+        let mut total = 0;
+        for buf in iov.in_buffers() {
+            let count = io::write_from_user(self.mem(), &file, &buf, Some(offset + total as u64))?;
+            total += count;
+            if count < buf.len() {
+                break;
+            }
+        }
+        Ok(total)
+    }
+
+    fn sys_lseek(&mut self, fd: Fd, offset: i64, whence: i32) -> SysResult<isize> {
+        debug!("lseek({fd:?}, {offset}, {whence})");
+        let file = self.file_of(fd.raw())?;
+        let position = match whence {
+            0 => SeekFrom::Start(u64::try_from(offset).map_err(|_| LinuxError::EINVAL)?),
+            1 => SeekFrom::Current(offset),
+            2 => SeekFrom::End(offset),
+            // SEEK_DATA and SEEK_HOLE: the whole file is data, with the
+            // implicit hole at its end.
+            3 | 4 => {
+                let size = file.stat()?.size;
+                let start = u64::try_from(offset).map_err(|_| LinuxError::ENXIO)?;
+                if start >= size {
+                    return Err(LinuxError::ENXIO);
+                }
+                SeekFrom::Start(if whence == 3 { start } else { size })
+            }
+            _ => return Err(LinuxError::EINVAL),
+        };
+        Ok(file.seek(position)? as isize)
+    }
+
+    fn sys_fstat(&mut self, fd: Fd, statbuf: UserOut<Stat>) -> SysResult<()> {
+        debug!("fstat({fd:?})");
+        let stat = self.file_of(fd.raw())?.stat()?;
+        statbuf.write(self.mem(), &convert::stat_to_user(&stat))
+    }
+
+    fn sys_newfstatat(&mut self, dirfd: DirFd, path: UserPath, statbuf: UserOut<Stat>, flags: AtFlags) -> SysResult<()> {
+        debug!("newfstatat({dirfd:?}, {path:?}, {flags:?})");
+        let stat = stat_at(self, dirfd, &path, flags)?;
+        statbuf.write(self.mem(), &convert::stat_to_user(&stat))
+    }
+
+    fn sys_statx(&mut self, dirfd: DirFd, path: UserPath, flags: AtFlags, mask: StatxMask, statxbuf: UserOut<Statx>) -> SysResult<()> {
+        debug!("statx({dirfd:?}, {path:?}, {flags:?}, {mask:?})");
+        let stat = stat_at(self, dirfd, &path, flags)?;
+        statxbuf.write(self.mem(), &convert::statx_to_user(&stat))
+    }
+
+    fn sys_getdents64(&mut self, fd: Fd, dirp: UserOutBytes, count: u32) -> SysResult<usize> {
+        debug!("getdents64({fd:?}, {:#x}, {count})", dirp.addr());
+        let file = self.file_of(fd.raw())?;
+        control::getdents64(self.mem(), &file, &dirp)
+    }
+
+    fn sys_getcwd(&mut self, buf: UserOutBytes, size: usize) -> SysResult<usize> {
+        debug!("getcwd({:#x}, {size})", buf.addr());
+        let mut path = self.with_fs(|fs| Ok(fs.cwd_path()))?.into_bytes();
+        path.push(0);
+        if path.len() > buf.len() {
+            return Err(LinuxError::ERANGE);
+        }
+        buf.write_from(self.mem(), 0, &path)?;
+        Ok(path.len())
+    }
+
+    fn sys_chdir(&mut self, path: UserPath) -> SysResult<()> {
+        debug!("chdir({path:?})");
+        let path = path_str(&path)?;
+        self.with_fs(|fs| fs.chdir(path))
+    }
+
+    fn sys_fchdir(&mut self, fd: Fd) -> SysResult<()> {
+        debug!("fchdir({fd:?})");
+        self.with_fs(|fs| fs.fchdir(fd.raw()))
+    }
+
+    fn sys_mkdirat(&mut self, dirfd: DirFd, path: UserPath, mode: u32) -> SysResult<()> {
+        debug!("mkdirat({dirfd:?}, {path:?}, {mode:#o})");
+        let path = path_str(&path)?;
+        self.with_fs(|fs| fs.mkdir_at(dirfd.raw(), path, mode))
+    }
+
+    fn sys_unlinkat(&mut self, dirfd: DirFd, path: UserPath, flags: AtFlags) -> SysResult<()> {
+        debug!("unlinkat({dirfd:?}, {path:?}, {flags:?})");
+        if !AtFlags::REMOVEDIR.contains(flags) {
+            return Err(LinuxError::EINVAL);
+        }
+        let path = path_str(&path)?;
+        self.with_fs(|fs| fs.unlink_at(dirfd.raw(), path, flags.contains(AtFlags::REMOVEDIR)))
+    }
+
+    fn sys_renameat(&mut self, olddirfd: DirFd, oldpath: UserPath, newdirfd: DirFd, newpath: UserPath) -> SysResult<()> {
+        debug!("renameat({olddirfd:?}, {oldpath:?}, {newdirfd:?}, {newpath:?})");
+        rename_at(self, olddirfd, &oldpath, newdirfd, &newpath, RenameFlags::empty())
+    }
+
+    fn sys_renameat2(
+        &mut self,
+        olddirfd: DirFd,
+        oldpath: UserPath,
+        newdirfd: DirFd,
+        newpath: UserPath,
+        flags: RenameFlags,
+    ) -> SysResult<()> {
+        debug!("renameat2({olddirfd:?}, {oldpath:?}, {newdirfd:?}, {newpath:?}, {flags:?})");
+        rename_at(self, olddirfd, &oldpath, newdirfd, &newpath, flags)
+    }
+
+    fn sys_linkat(
+        &mut self,
+        olddirfd: DirFd,
+        oldpath: UserPath,
+        newdirfd: DirFd,
+        newpath: UserPath,
+        flags: AtFlags,
+    ) -> SysResult<()> {
+        debug!("linkat({olddirfd:?}, {oldpath:?}, {newdirfd:?}, {newpath:?}, {flags:?})");
+        if !(AtFlags::SYMLINK_FOLLOW | AtFlags::EMPTY_PATH).contains(flags) {
+            return Err(LinuxError::EINVAL);
+        }
+        let (old, new) = (path_str(&oldpath)?, path_str(&newpath)?);
+        let follow = flags.contains(AtFlags::SYMLINK_FOLLOW);
+        let empty_path = flags.contains(AtFlags::EMPTY_PATH);
+        self.with_fs(|fs| fs.link_at(olddirfd.raw(), old, newdirfd.raw(), new, follow, empty_path))
+    }
+
+    fn sys_symlinkat(&mut self, target: UserPath, newdirfd: DirFd, linkpath: UserPath) -> SysResult<()> {
+        debug!("symlinkat({target:?}, {newdirfd:?}, {linkpath:?})");
+        let (target, link) = (path_str(&target)?, path_str(&linkpath)?);
+        self.with_fs(|fs| fs.symlink_at(target, newdirfd.raw(), link))
+    }
+
+    fn sys_readlinkat(&mut self, dirfd: DirFd, path: UserPath, buf: UserOutBytes, bufsiz: i32) -> SysResult<usize> {
+        debug!("readlinkat({dirfd:?}, {path:?}, {bufsiz})");
+        if bufsiz <= 0 {
+            return Err(LinuxError::EINVAL);
+        }
+        let path = path_str(&path)?;
+        let target = self.with_fs(|fs| fs.readlink_at(dirfd.raw(), path))?;
+        let count = target.len().min(buf.len());
+        buf.write_from(self.mem(), 0, &target.as_bytes()[..count])?;
+        Ok(count)
+    }
+
+    fn sys_faccessat(&mut self, dirfd: DirFd, path: UserPath, mode: i32) -> SysResult<()> {
+        debug!("faccessat({dirfd:?}, {path:?}, {mode:#o})");
+        let path = path_str(&path)?;
+        self.with_fs(|fs| fs.access_at(dirfd.raw(), path, mode as u32, true))
+    }
+
+    fn sys_faccessat2(&mut self, dirfd: DirFd, path: UserPath, mode: i32, flags: AtFlags) -> SysResult<()> {
+        debug!("faccessat2({dirfd:?}, {path:?}, {mode:#o}, {flags:?})");
+        if !(AtFlags::SYMLINK_NOFOLLOW | AtFlags::EACCESS | AtFlags::EMPTY_PATH).contains(flags) {
+            return Err(LinuxError::EINVAL);
+        }
+        let path = path_str(&path)?;
+        let follow = !flags.contains(AtFlags::SYMLINK_NOFOLLOW);
+        self.with_fs(|fs| fs.access_at(dirfd.raw(), path, mode as u32, follow))
+    }
+
+    fn sys_fchmodat(&mut self, dirfd: DirFd, path: UserPath, mode: u32) -> SysResult<()> {
+        debug!("fchmodat({dirfd:?}, {path:?}, {mode:#o})");
+        let path = path_str(&path)?;
+        set_attr_at(self, dirfd.raw(), path, mode_attr(mode), true, false)
+    }
+
+    fn sys_fchmod(&mut self, fd: Fd, mode: u32) -> SysResult<()> {
+        debug!("fchmod({fd:?}, {mode:#o})");
+        set_attr_at(self, fd.raw(), "", mode_attr(mode), true, true)
+    }
+
+    fn sys_fchownat(&mut self, dirfd: DirFd, path: UserPath, owner: u32, group: u32, flags: AtFlags) -> SysResult<()> {
+        debug!("fchownat({dirfd:?}, {path:?}, {owner}, {group}, {flags:?})");
+        let (follow, empty_path) = stat_flags(flags, AtFlags::SYMLINK_NOFOLLOW | AtFlags::EMPTY_PATH)?;
+        let path = path_str(&path)?;
+        set_attr_at(self, dirfd.raw(), path, chown_attr(owner, group), follow, empty_path)
+    }
+
+    fn sys_fchown(&mut self, fd: Fd, owner: u32, group: u32) -> SysResult<()> {
+        debug!("fchown({fd:?}, {owner}, {group})");
+        set_attr_at(self, fd.raw(), "", chown_attr(owner, group), true, true)
+    }
+
+    fn sys_utimensat(
+        &mut self,
+        dirfd: DirFd,
+        path: Option<UserPath>,
+        times: Option<UserIn<TimespecPair>>,
+        flags: AtFlags,
+    ) -> SysResult<()> {
+        debug!("utimensat({dirfd:?}, {path:?}, {flags:?})");
+        let (follow, empty_path) = stat_flags(flags, AtFlags::SYMLINK_NOFOLLOW | AtFlags::EMPTY_PATH)?;
+        let now = wall_clock();
+        let (atime, mtime) = match times {
+            Some(times) => {
+                let times = times.read(self.mem())?;
+                (convert::utime(&times.atime, now)?, convert::utime(&times.mtime, now)?)
+            }
+            None => (Some(now), Some(now)),
+        };
+        let (path, empty_path) = match &path {
+            Some(path) => (path_str(path)?, empty_path),
+            // A null path names dirfd itself (musl's futimens).
+            None if dirfd == DirFd::Cwd => return Err(LinuxError::EBADF),
+            None => ("", true),
+        };
+        let attr = SetAttr {
+            atime,
+            mtime,
+            ..SetAttr::default()
+        };
+        set_attr_at(self, dirfd.raw(), path, attr, follow, empty_path)
+    }
+
+    fn sys_ftruncate(&mut self, fd: Fd, length: i64) -> SysResult<()> {
+        debug!("ftruncate({fd:?}, {length})");
+        let length = u64::try_from(length).map_err(|_| LinuxError::EINVAL)?;
+        self.file_of(fd.raw())?.truncate(length)?;
+        Ok(())
+    }
+
+    fn sys_truncate(&mut self, path: UserPath, length: i64) -> SysResult<()> {
+        debug!("truncate({path:?}, {length})");
+        let length = u64::try_from(length).map_err(|_| LinuxError::EINVAL)?;
+        let path = path_str(&path)?;
+        self.with_fs(|fs| fs.truncate_at(starry_vfs::AT_FDCWD, path, length))
+    }
+
+    fn sys_fsync(&mut self, fd: Fd) -> SysResult<()> {
+        debug!("fsync({fd:?})");
+        self.file_of(fd.raw())?.sync()?;
+        Ok(())
+    }
+
+    fn sys_fdatasync(&mut self, fd: Fd) -> SysResult<()> {
+        debug!("fdatasync({fd:?})");
+        self.file_of(fd.raw())?.sync()?;
+        Ok(())
+    }
+
+    fn sys_statfs(&mut self, path: UserPath, buf: UserOut<Statfs>) -> SysResult<()> {
+        debug!("statfs({path:?})");
+        let path = path_str(&path)?;
+        let stat = self.with_fs(|fs| fs.statfs_at(starry_vfs::AT_FDCWD, path, false))?;
+        buf.write(self.mem(), &convert::statfs_to_user(&stat))
+    }
+
+    fn sys_fstatfs(&mut self, fd: Fd, buf: UserOut<Statfs>) -> SysResult<()> {
+        debug!("fstatfs({fd:?})");
+        let stat = self.with_fs(|fs| fs.fstatfs(fd.raw()))?;
+        buf.write(self.mem(), &convert::statfs_to_user(&stat))
+    }
+
+    fn sys_fcntl(&mut self, fd: Fd, cmd: u32, arg: usize) -> SysResult<isize> {
+        debug!("fcntl({fd:?}, {cmd}, {arg:#x})");
+        let mem = self.mem();
+        self.with_fs(|fs| control::fcntl(mem, fs, fd.raw(), cmd as i32, arg))
+    }
+
+    fn sys_ioctl(&mut self, fd: Fd, request: u32, arg: usize) -> SysResult<isize> {
+        debug!("ioctl({fd:?}, {request:#x}, {arg:#x})");
+        let file = self.file_of(fd.raw())?;
+        let mem = self.mem();
+        self.with_fs(|fs| control::ioctl(mem, fs, fd.raw(), &file, request, arg))
+    }
+
+    fn sys_dup(&mut self, oldfd: Fd) -> SysResult<i32> {
+        debug!("dup({oldfd:?})");
+        self.with_fs(|fs| {
+            let file = fs.fd_table.get(oldfd.raw())?;
+            fs.fd_table.insert(file, false)
+        })
+    }
+
+    fn sys_dup3(&mut self, oldfd: Fd, newfd: i32, flags: Dup3Flags) -> SysResult<i32> {
+        debug!("dup3({oldfd:?}, {newfd}, {flags:?})");
+        if oldfd.raw() == newfd {
+            return Err(LinuxError::EINVAL);
+        }
+        let replaced = self.with_fs(|fs| {
+            let file = fs.fd_table.get(oldfd.raw())?;
+            fs.fd_table.insert_at(newfd, file, flags.contains(Dup3Flags::CLOEXEC))
+        })?;
+        // Close the replaced file outside the lock, as close does.
+        drop(replaced);
+        Ok(newfd)
+    }
+
+    fn sys_pipe2(&mut self, pipefd: UserOut<FdPair>, flags: PipeFlags) -> SysResult<()> {
+        debug!("pipe2({:#x}, {flags:?})", pipefd.addr());
+        if flags.contains(PipeFlags::NOTIFICATION_PIPE) {
+            return Err(LinuxError::EINVAL);
+        }
+        let status = starry_vfs::OpenFlags::from_bits_retain(flags.bits()) & starry_vfs::OpenFlags::O_NONBLOCK;
+        let (reader, writer) = starry_vfs::new_pipe(status);
+        let close_on_exec = flags.contains(PipeFlags::CLOEXEC);
+        let fds = self.with_fs(|fs| {
+            let read_fd = fs.fd_table.insert(reader, close_on_exec)?;
+            match fs.fd_table.insert(writer, close_on_exec) {
+                Ok(write_fd) => Ok([read_fd, write_fd]),
+                Err(error) => {
+                    let _ = fs.fd_table.remove(read_fd);
+                    Err(error)
+                }
+            }
+        })?;
+        if let Err(error) = pipefd.write(self.mem(), &FdPair { fds }) {
+            let _ = self.with_fs(|fs| {
+                let _ = fs.fd_table.remove(fds[0]);
+                let _ = fs.fd_table.remove(fds[1]);
+                Ok(())
+            });
+            return Err(error);
+        }
+        Ok(())
+    }
+
+    fn sys_sendfile(&mut self, out_fd: Fd, in_fd: Fd, offset: Option<UserInOut<i64>>, count: usize) -> SysResult<usize> {
+        debug!("sendfile({out_fd:?}, {in_fd:?}, {count})");
+        let (output, input) = (self.file_of(out_fd.raw())?, self.file_of(in_fd.raw())?);
+        let start = match &offset {
+            Some(pointer) => Some(u64::try_from(pointer.read(self.mem())?).map_err(|_| LinuxError::EINVAL)?),
+            None => None,
+        };
+        let (count, end) = io::copy_between_files(&input, &output, start, count)?;
+        if let (Some(pointer), Some(end)) = (offset, end) {
+            pointer.write(self.mem(), &(end as i64))?;
+        }
+        Ok(count)
+    }
+}
