@@ -37,7 +37,7 @@ kernel:
 
 # Boot the kernel under QEMU and run Python with ARGS (runner options go before `--`; see scripts/qemu_run.py).
 qemu-aarch64 *ARGS:
-    python3 scripts/qemu_run.py "$@"
+    @python3 scripts/qemu_run.py "$@"
 
 # Check spec/syscalls.toml, regenerate docs/syscalls.md and print handler
 # skeletons of the entries not implemented yet. `just gen --check` only

@@ -11,16 +11,23 @@ this runner add (signals, panics, boot failures, timeouts).
 
 import argparse
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-KERNEL_BIN = ROOT / "target" / "aarch64-unknown-none-softfloat" / "release" / "starry-python-kernel.bin"
+TARGET = "aarch64-unknown-none-softfloat"
+KERNEL_ELF = ROOT / "target" / TARGET / "release" / "starry-python-kernel"
+KERNEL_BIN = KERNEL_ELF.with_name("starry-python-kernel.bin")
 GUEST_ENV = ROOT / "images" / "guest-env"
 PYTHON = "/opt/python3.11/bin/python3.11"
 PYTHON_CWD = "/opt/python3.11"
+
+# Seconds before QEMU is killed when stdin is not a terminal (tests, pipes).
+DEFAULT_TIMEOUT = 900.0
 
 STATUS_TIMEOUT = 124
 STATUS_PANIC = 250
@@ -39,36 +46,64 @@ def parse_runner_options(options: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="qemu_run.py",
         usage="%(prog)s [options --] [python arguments...]")
-    parser.add_argument("--disk", type=Path,
-                        help="disk image to boot (default: the persistent working disk)")
+    disk = parser.add_mutually_exclusive_group()
+    disk.add_argument("--disk", type=Path,
+                      help="disk image to boot, used in place (default: the persistent "
+                           "working disk from images/image.sh disk)")
+    disk.add_argument("--fresh-disk", action="store_true",
+                      help="boot a fresh copy of the cached image, deleted afterwards")
     parser.add_argument("--timeout", type=float,
-                        default=float(os.environ.get("QEMU_TIMEOUT", "0")) or None,
-                        help="seconds before QEMU is killed with status 124 "
-                             "(default: none; QEMU_TIMEOUT sets it too)")
+                        help="seconds before QEMU is killed with status 124 (default: none "
+                             f"when stdin is a terminal, else {DEFAULT_TIMEOUT:g}; "
+                             "0 means none; QEMU_TIMEOUT sets it too)")
     parser.add_argument("--log", default=os.environ.get("LOG", "warn"),
-                        help="kernel log level: off, error, warn, info, debug, trace "
-                             "(default: warn, or $LOG)")
+                        choices=["off", "error", "warn", "info", "debug", "trace"],
+                        help="kernel log level (default: warn, or $LOG)")
     parser.add_argument("--no-build", action="store_true",
-                        help="do not rebuild the kernel and the image first")
-    parser.add_argument("--memory", default="1G", help="guest memory (default: 1G)")
+                        help="do not rebuild the kernel or the image first")
+    parser.add_argument("--memory", default="1G",
+                        help="guest memory (default: 1G, the size the kernel is configured for)")
     return parser.parse_args(options)
 
 
+def fail(message: str, status: int) -> None:
+    print(f"qemu-aarch64: {message}", file=sys.stderr)
+    sys.exit(status)
+
+
 def run_step(description: str, cmd: list[str]) -> str:
-    """Run a build step; on failure name it and exit with its status."""
-    proc = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    """Run a build step quietly; on failure show its output and exit with its status."""
+    proc = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     if proc.returncode != 0:
-        print(f"qemu-aarch64: {description} failed (exit status {proc.returncode}): "
-              f"{' '.join(cmd)}", file=sys.stderr)
-        sys.exit(proc.returncode)
+        sys.stderr.write(proc.stderr)
+        fail(f"{description} failed (exit status {proc.returncode}): {' '.join(cmd)}",
+             proc.returncode)
     return proc.stdout.strip()
 
 
+def build_kernel() -> None:
+    """Build the kernel (cargo skips the work when nothing changed) and convert
+    it to the raw image QEMU boots."""
+    run_step("building the kernel",
+             ["cargo", "build", "--release", "--target", TARGET, "-p", "starry-python-kernel"])
+    if KERNEL_BIN.exists() and KERNEL_BIN.stat().st_mtime >= KERNEL_ELF.stat().st_mtime:
+        return
+    sysroot = run_step("finding the Rust sysroot", ["rustc", "--print", "sysroot"])
+    host = next(line.split()[1] for line in
+                run_step("finding the Rust host", ["rustc", "-vV"]).splitlines()
+                if line.startswith("host:"))
+    objcopy = Path(sysroot) / "lib" / "rustlib" / host / "bin" / "llvm-objcopy"
+    run_step("converting the kernel to a raw image",
+             [str(objcopy), "--strip-all", "-O", "binary", str(KERNEL_ELF), str(KERNEL_BIN)])
+
+
 def hex_list(items: list[str]) -> str:
-    return ",".join(item.encode("utf-8").hex() for item in items)
+    return ",".join(item.encode("utf-8", "surrogateescape").hex() for item in items)
 
 
 def read_guest_env() -> list[str]:
+    if not GUEST_ENV.exists():
+        fail(f"{GUEST_ENV.relative_to(ROOT)} is missing; the image scripts create it", 2)
     lines = GUEST_ENV.read_text(encoding="utf-8").splitlines()
     return [line for line in lines if line and not line.startswith("#")]
 
@@ -97,33 +132,36 @@ def qemu_command(disk: Path, append: str, memory: str) -> list[str]:
 def explain(status: int) -> str | None:
     """Return a one-line reason for a status that Python did not choose."""
     if status == STATUS_PANIC:
-        return "kernel panic"
+        return "kernel panic (the kernel printed the message above)"
     if status == STATUS_BOOT_FAILURE:
-        return "boot failure"
+        return "boot failure (the kernel printed the reason above)"
     if 128 < status < 128 + 65:
-        name = signal.Signals(status - 128).name if status - 128 in signal.valid_signals() else "?"
-        return f"init killed by signal {status - 128} ({name})"
+        number = status - 128
+        try:
+            name = signal.Signals(number).name
+        except ValueError:
+            name = "?"
+        return f"init killed by signal {number} ({name})"
     return None
 
 
-def main() -> int:
-    options, python_args = split_arguments(sys.argv[1:])
-    opts = parse_runner_options(options)
+def choose_timeout(opts: argparse.Namespace) -> float | None:
+    timeout = opts.timeout
+    if timeout is None and os.environ.get("QEMU_TIMEOUT"):
+        timeout = float(os.environ["QEMU_TIMEOUT"])
+    if timeout is None:
+        timeout = None if sys.stdin.isatty() else DEFAULT_TIMEOUT
+    return timeout or None
 
-    if not opts.no_build:
-        run_step("building the kernel", ["just", "kernel"])
-        run_step("building the root image", ["just", "image"])
-    disk = opts.disk or Path(run_step("preparing the working disk",
-                                      ["bash", "images/disk.sh"]).splitlines()[-1])
 
-    cmd = qemu_command(disk, bootargs(python_args, opts.log), opts.memory)
+def run_qemu(cmd: list[str], timeout: float | None) -> int:
     proc = subprocess.Popen(cmd)
     try:
-        status = proc.wait(timeout=opts.timeout)
+        return proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
-        print(f"\nqemu-aarch64: timeout: no exit after {opts.timeout:g} s, QEMU killed "
+        print(f"\nqemu-aarch64: timeout: no exit after {timeout:g} s, QEMU killed "
               f"(status {STATUS_TIMEOUT})", file=sys.stderr)
         return STATUS_TIMEOUT
     except KeyboardInterrupt:
@@ -131,6 +169,36 @@ def main() -> int:
         proc.wait()
         return 128 + signal.SIGINT
 
+
+def main() -> int:
+    options, python_args = split_arguments(sys.argv[1:])
+    opts = parse_runner_options(options)
+    if shutil.which("qemu-system-aarch64") is None:
+        fail("qemu-system-aarch64 not found; run `just setup`", 2)
+
+    if not opts.no_build:
+        build_kernel()
+    elif not KERNEL_BIN.exists():
+        fail(f"{KERNEL_BIN.relative_to(ROOT)} is missing; run `just kernel`", 2)
+    append = bootargs(python_args, opts.log)
+    timeout = choose_timeout(opts)
+
+    if opts.disk:
+        if not opts.disk.exists():
+            fail(f"disk image {opts.disk} not found", 2)
+        return report(run_qemu(qemu_command(opts.disk, append, opts.memory), timeout))
+    if opts.fresh_disk:
+        with tempfile.TemporaryDirectory(prefix="starry-disk-") as tmp:
+            disk = Path(run_step("copying the image", [
+                "bash", "images/image.sh", "fresh-disk", str(Path(tmp) / "disk.img")
+            ]).splitlines()[-1])
+            return report(run_qemu(qemu_command(disk, append, opts.memory), timeout))
+    disk = Path(run_step("preparing the working disk",
+                         ["bash", "images/image.sh", "disk"]).splitlines()[-1])
+    return report(run_qemu(qemu_command(disk, append, opts.memory), timeout))
+
+
+def report(status: int) -> int:
     reason = explain(status)
     if reason:
         print(f"qemu-aarch64: {reason} (status {status})", file=sys.stderr)
