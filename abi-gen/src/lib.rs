@@ -7,7 +7,7 @@
 //! entry and the field. The `abi-gen` program runs the same checks and
 //! writes `docs/syscalls.md`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use proc_macro::TokenStream;
 use quote::quote;
@@ -29,21 +29,26 @@ mod tests;
 pub fn generate_abi(input: TokenStream) -> TokenStream {
     let relative = parse_macro_input!(input as LitStr);
     let Ok(manifest_dir) = std::env::var("CARGO_MANIFEST_DIR") else {
-        return compile_error("CARGO_MANIFEST_DIR is not set; build with cargo");
+        return compile_error("CARGO_MANIFEST_DIR is not set; build with cargo").into();
     };
-    let path = PathBuf::from(manifest_dir).join(relative.value());
-    let text = match std::fs::read_to_string(&path) {
+    expand(&PathBuf::from(manifest_dir).join(relative.value())).into()
+}
+
+/// Read, check and expand the spec at `path`; any error becomes a
+/// `compile_error!` that names the file, the entry and the field.
+fn expand(path: &Path) -> proc_macro2::TokenStream {
+    let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
         Err(e) => {
             return compile_error(&format!("failed to read the spec {}: {e}", path.display()));
         }
     };
     match spec::parse(&text) {
-        Ok(spec) => codegen::generate(&spec, &path.to_string_lossy()).into(),
+        Ok(spec) => codegen::generate(&spec, &path.to_string_lossy()),
         Err(e) => compile_error(&format!("{}: {e}", path.display())),
     }
 }
 
-fn compile_error(message: &str) -> TokenStream {
-    quote!(::core::compile_error!(#message);).into()
+fn compile_error(message: &str) -> proc_macro2::TokenStream {
+    quote!(::core::compile_error!(#message);)
 }

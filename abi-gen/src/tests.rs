@@ -1,7 +1,7 @@
 //! Unit tests of the spec checker, the code generator and the docs renderer.
 
 use crate::spec::{ArgKind, Dir, Family, Level, Ret, Unknown, parse};
-use crate::{codegen, docs};
+use crate::{codegen, docs, expand};
 
 const READ: &str = r#"
 [[syscall]]
@@ -369,5 +369,36 @@ fn repository_docs_up_to_date() {
     assert!(
         repo_file("docs/syscalls.md") == docs::render_markdown(&spec),
         "docs/syscalls.md is out of date with spec/syscalls.toml; run `just gen`"
+    );
+}
+
+#[test]
+fn invalid_spec_expands_to_compile_error() {
+    let dir = std::env::temp_dir().join(format!("abi-gen-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("bad.toml");
+    std::fs::write(
+        &path,
+        with_args(r#"[{ name = "buf", type = "out", len = "count" }]"#),
+    )
+    .unwrap();
+
+    let text = expand(&path).to_string();
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(text.contains("compile_error"), "{text}");
+    assert!(
+        text.contains("spec entry `probe`, field `args[0].len`"),
+        "{text}"
+    );
+    assert!(text.contains("no argument named `count`"), "{text}");
+}
+
+#[test]
+fn missing_spec_file_expands_to_compile_error() {
+    let text = expand(std::path::Path::new("/nonexistent/spec.toml")).to_string();
+    assert!(text.contains("compile_error"), "{text}");
+    assert!(
+        text.contains("failed to read the spec /nonexistent/spec.toml"),
+        "{text}"
     );
 }

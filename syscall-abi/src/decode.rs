@@ -156,14 +156,26 @@ pub fn encode<T: SyscallRet>(result: SysResult<T>) -> isize {
     }
 }
 
-/// Log the raw arguments of a call at trace level.
+/// Log a call's arguments at trace level.
 pub fn trace_entry(info: &SyscallInfo, raw: &[usize; 6]) {
-    log::trace!("{}{:x?}", info.name, &raw[..info.args.len()]);
+    log::trace!("{}", info.display_call(raw));
 }
 
 /// Encode the result and log it at trace level.
 pub fn finish<T: SyscallRet>(info: &SyscallInfo, raw: &[usize; 6], result: SysResult<T>) -> isize {
     let value = encode(result);
-    log::trace!("{}{:x?} = {value}", info.name, &raw[..info.args.len()]);
+    match result_errno(value) {
+        Some(e) => log::trace!("{} = -1 {e:?}", info.display_call(raw)),
+        None => log::trace!("{} = {value}", info.display_call(raw)),
+    }
     value
+}
+
+/// Return the errno of an encoded result, or `None` for a success value.
+fn result_errno(value: isize) -> Option<LinuxError> {
+    if (-4095..0).contains(&value) {
+        LinuxError::try_from(-value as i32).ok()
+    } else {
+        None
+    }
 }

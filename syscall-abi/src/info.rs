@@ -143,3 +143,53 @@ impl SyscallInfo {
         self.nr[arch.index()]
     }
 }
+
+/// Raw arguments of one call, formatted after its spec entry as
+/// `name(arg, ...)`: integers in decimal with their C type's sign, `AT_FDCWD`
+/// by name, flags and addresses in hex, and null pointers as `NULL`.
+pub struct CallDisplay<'a> {
+    info: &'a SyscallInfo,
+    raw: &'a [usize; 6],
+}
+
+impl SyscallInfo {
+    /// Format the raw arguments `raw` of a call to this entry.
+    pub fn display_call<'a>(&'a self, raw: &'a [usize; 6]) -> CallDisplay<'a> {
+        CallDisplay { info: self, raw }
+    }
+}
+
+impl core::fmt::Display for CallDisplay<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "{}(", self.info.name)?;
+        for (i, arg) in self.info.args.iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            let raw = self.raw[i];
+            match arg.kind {
+                ArgKind::Fd | ArgKind::MmapFd => write!(f, "{}", raw as i32)?,
+                ArgKind::DirFd if raw as i32 == crate::AT_FDCWD => f.write_str("AT_FDCWD")?,
+                ArgKind::DirFd => write!(f, "{}", raw as i32)?,
+                ArgKind::Int("i32") => write!(f, "{}", raw as i32)?,
+                ArgKind::Int("u32") => write!(f, "{}", raw as u32)?,
+                ArgKind::Int("i64") | ArgKind::Int("isize") => write!(f, "{}", raw as i64)?,
+                ArgKind::Int(_) => write!(f, "{raw}")?,
+                ArgKind::Flags(_) | ArgKind::Raw => write!(f, "{raw:#x}")?,
+                ArgKind::Ptr { .. }
+                | ArgKind::Iovec { .. }
+                | ArgKind::Path { .. }
+                | ArgKind::CStr { .. }
+                | ArgKind::CStrArray { .. }
+                | ArgKind::Addr => {
+                    if raw == 0 {
+                        f.write_str("NULL")?;
+                    } else {
+                        write!(f, "{raw:#x}")?;
+                    }
+                }
+            }
+        }
+        f.write_str(")")
+    }
+}

@@ -407,3 +407,18 @@ fn metadata_describes_arguments() {
     assert!(info.errno.contains(&LinuxError::EBADF));
     assert_eq!(info.number(Arch::X86_64), Some(0));
 }
+
+#[test]
+fn call_display_formats_like_strace() {
+    let info = aarch64::info(nr::aarch64::OPENAT).unwrap();
+    let raw = [-100isize as usize, 0x1000, 0o2000000, 0o644, 0, 0];
+    assert_eq!(
+        info.display_call(&raw).to_string(),
+        "openat(AT_FDCWD, 0x1000, 0x80000, 420)"
+    );
+    let info = aarch64::info(nr::aarch64::READ).unwrap();
+    let raw = [-1isize as usize, 0, 5, 0, 0, 0];
+    assert_eq!(info.display_call(&raw).to_string(), "read(-1, NULL, 5)");
+    let info = aarch64::info(nr::aarch64::GETPID).unwrap();
+    assert_eq!(info.display_call(&[0; 6]).to_string(), "getpid()");
+}
