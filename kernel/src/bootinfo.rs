@@ -6,7 +6,7 @@
 
 use core::sync::atomic::{AtomicBool, Ordering};
 
-/// The longest command line kept; a longer one is a boot failure.
+/// The maximum length of the command line; a longer one is a boot failure.
 const BOOTARGS_MAX: usize = 64 * 1024;
 /// The most rng-seed bytes kept (QEMU 7.2 passes 32).
 const RNG_SEED_MAX: usize = 64;

@@ -33,8 +33,8 @@ pub fn write_fmt(args: fmt::Arguments) {
     let _ = ConsoleWriter.write_fmt(args);
 }
 
-/// Reads the bytes that are waiting in the UART, without blocking; returns
-/// how many were read.
+/// Reads the bytes that are waiting in the UART without blocking, and
+/// returns how many were read.
 pub fn read_available(buf: &mut [u8]) -> usize {
     axhal::console::read_bytes(buf)
 }

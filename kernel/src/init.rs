@@ -68,8 +68,8 @@ fn on_init_exit(status: ExitStatus) -> ! {
     power::exit_qemu(status.shell_status())
 }
 
-/// Creates init from the command line and runs it; returns only if the init
-/// task ends without calling the exit hook, which is a kernel bug.
+/// Creates init from the command line and runs it. Does not return: init's
+/// exit ends QEMU, and an init task that ends any other way is a kernel bug.
 pub fn run_init(args: BootArgs, mut devices: axdriver::AllDevices) -> ! {
     starry_glue::misc::seed_entropy(crate::bootinfo::rng_seed());
     let mounts = mount_root(&mut devices);

@@ -1,8 +1,8 @@
 //! The boot sequence from the platform entry to `crate::kernel_main`.
 //!
 //! It replaces axruntime 0.3.0-preview.3, whose entry prints a banner of
-//! about 20 lines and whose panic handler powers off with status 0; this
-//! kernel keeps the boot quiet and ends QEMU with a status that says what
+//! about 20 lines and whose panic handler powers off with status 0. This
+//! kernel keeps the boot quiet and ends QEMU with a status that tells what
 //! happened.
 
 use core::sync::atomic::{AtomicU64, Ordering};
@@ -74,8 +74,8 @@ fn init_interrupts() {
     axhal::asm::enable_irqs();
 }
 
-/// The platform entry on the boot CPU, after the boot code set up the MMU
-/// and the stack.
+/// Initializes the kernel on the boot CPU, after the boot code set up the
+/// MMU and the stack, then starts init.
 #[axplat::main]
 fn rust_main(cpu_id: usize, dtb: usize) -> ! {
     // SAFETY: runs once, first thing, before anything uses .bss.

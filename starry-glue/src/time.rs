@@ -32,8 +32,8 @@ const USER_HZ: u64 = 100;
 /// 100 in kernel/axconfig.toml).
 const COARSE_RESOLUTION_NS: i64 = 10_000_000;
 
-/// The wall-clock time (CLOCK_REALTIME), from the PL031 RTC read at boot plus
-/// the generic timer since.
+/// Returns the wall-clock time (CLOCK_REALTIME): the PL031 RTC read at boot
+/// plus the generic timer since.
 pub fn wall_clock() -> starry_vfs::TimeSpec {
     let nanos = wall_time_nanos();
     starry_vfs::TimeSpec::new((nanos / NANOS_PER_SEC) as i64, (nanos % NANOS_PER_SEC) as u32)
@@ -96,7 +96,7 @@ impl TimeSyscalls for Handler {
     fn sys_nanosleep(&mut self, duration: UserIn<Timespec>, _rem: Option<UserOut<Timespec>>) -> SysResult<()> {
         let request = timespec_to_duration(&duration.read(self.mem())?)?;
         // The remaining time is written only when a signal interrupts the
-        // sleep, which cannot happen yet.
+        // sleep. Signals are never delivered yet, so `rem` stays untouched.
         self.sleep(CLOCK_MONOTONIC, false, request)
     }
 

@@ -21,9 +21,9 @@ use crate::Handler;
 /// getrandom, AT_RANDOM, /dev/random and /dev/urandom.
 static ENTROPY: Mutex<Option<ChaCha20Rng>> = Mutex::new(None);
 
-/// Seeds the entropy pool. `seed` is hashed into a 32-byte ChaCha20 key by
-/// XOR-folding, which keeps all of its entropy up to 256 bits; the boot
-/// time in nanoseconds is mixed in so that an empty seed still varies.
+/// Seeds the entropy pool. XOR-folding turns `seed` into the 32-byte
+/// ChaCha20 key and keeps all of its entropy up to 256 bits. The boot time in
+/// nanoseconds is mixed in so that an empty seed still varies.
 pub fn seed_entropy(seed: &[u8]) {
     let mut key = [0u8; 32];
     for (i, byte) in seed.iter().enumerate() {
@@ -53,8 +53,7 @@ const UTS_VERSION: &str = "#1 SMP starry-python-kernel";
 const UTS_MACHINE: &str = "aarch64";
 const UTS_DOMAINNAME: &str = "(none)";
 
-/// The most bytes one getrandom call returns, as Linux (`INT_MAX` rounded
-/// down to 32 MiB - 1).
+/// The maximum bytes one getrandom call returns, as on Linux (32 MiB - 1).
 const GETRANDOM_MAX: usize = (32 << 20) - 1;
 
 const MEMBARRIER_CMD_QUERY: i32 = 0;

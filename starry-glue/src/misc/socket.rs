@@ -88,8 +88,8 @@ impl FileLike for Socket {
     }
 }
 
-/// The open file behind `fd` if it is a socket: `ENOTSOCK` when it is
-/// another kind of file. Callers reach the socket with [`as_socket`].
+/// Returns the open file behind `fd` if it is a socket, else `ENOTSOCK`.
+/// Callers reach the socket with [`as_socket`].
 pub fn get(handler: &Handler, fd: Fd) -> SysResult<Arc<dyn FileLike>> {
     let file = handler.process().fs.lock().fd_table.get(fd.raw())?;
     if file.as_any().is::<Socket>() {
@@ -99,7 +99,7 @@ pub fn get(handler: &Handler, fd: Fd) -> SysResult<Arc<dyn FileLike>> {
     }
 }
 
-/// The socket inside a file that [`get`] returned.
+/// Returns the socket inside a file that [`get`] returned.
 pub fn as_socket(file: &Arc<dyn FileLike>) -> &Socket {
     file.as_any()
         .downcast_ref::<Socket>()
@@ -190,7 +190,7 @@ pub fn connect(handler: &mut Handler, fd: Fd, addr: UserInBytes, addrlen: i32) -
     let path = &address[2..];
     let path = &path[..path.iter().position(|&b| b == 0).unwrap_or(path.len())];
     if path.is_empty() {
-        // An abstract address, which nobody has bound.
+        // An abstract address: no socket here can be bound to one.
         return Err(LinuxError::ECONNREFUSED);
     }
     let path = core::str::from_utf8(path).map_err(|_| LinuxError::ENOENT)?;

@@ -23,7 +23,7 @@ pub const USER_ADDR_END: usize = 1 << 48;
 /// The lowest address a mapping may start at (Linux's default
 /// `vm.mmap_min_addr`).
 pub const USER_ADDR_MIN: usize = 0x1_0000;
-/// Where the search for a free range starts when mmap gets no usable hint.
+/// The start of the search for a free range when mmap gets no usable hint.
 pub const MMAP_BASE: usize = 0x7f00_0000_0000;
 
 /// The backend of a memory area: every area owns its frames, allocated at
@@ -378,7 +378,7 @@ impl AddrSpace {
         self.for_each_chunk(addr, buf.len(), MappingFlags::READ, |src, offset, len| {
             // SAFETY: `src` points at `len` bytes of one populated user frame
             // through the kernel's linear map, and `dst + offset` at `len`
-            // bytes inside `buf`; the two never overlap.
+            // bytes inside `buf`. A kernel buffer and a user frame never overlap.
             unsafe { core::ptr::copy_nonoverlapping(src, dst.add(offset), len) }
         })
     }

@@ -16,7 +16,7 @@ type SysResult<T = ()> = Result<T, LinuxError>;
 /// `MADV_*` values that change memory contents (asm-generic).
 pub const MADV_DONTNEED: i32 = 4;
 pub const MADV_FREE: i32 = 8;
-/// The largest valid `MADV_*` value Linux 6.1 knows (MADV_COLLAPSE).
+/// The largest `MADV_*` value of Linux 6.1 (MADV_COLLAPSE).
 const MADV_MAX: i32 = 25;
 /// Linux's `MADV_HWPOISON` and `MADV_SOFT_OFFLINE`, which sit above the rest.
 const MADV_HWPOISON: i32 = 100;

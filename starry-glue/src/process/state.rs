@@ -17,7 +17,7 @@ pub const RLIM_NLIMITS: usize = 16;
 /// `RLIM_INFINITY`.
 pub const RLIM_INFINITY: u64 = u64::MAX;
 
-/// How a process ended.
+/// The end of a process: its exit status or the signal that killed it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExitStatus {
     /// exit or exit_group with this status (the low 8 bits count).
@@ -27,8 +27,8 @@ pub enum ExitStatus {
 }
 
 impl ExitStatus {
-    /// The status a shell shows: the low 8 bits of the code, or 128 + the
-    /// signal number.
+    /// Returns the status a shell shows: the low 8 bits of the code, or
+    /// 128 + the signal number.
     pub fn shell_status(self) -> u8 {
         match self {
             ExitStatus::Code(code) => code as u8,
@@ -54,7 +54,7 @@ pub struct RLimit {
     pub max: u64,
 }
 
-/// The limits a new process starts with, as Linux 6.1 gives init
+/// Returns the limits a new process starts with, as Linux 6.1 gives init
 /// (RLIMIT_STACK 8 MiB, RLIMIT_NOFILE 1024/4096, RLIMIT_CORE 0, MEMLOCK 8 MiB,
 /// the rest unlimited).
 fn default_rlimits() -> [RLimit; RLIM_NLIMITS] {
@@ -203,20 +203,20 @@ pub fn unregister_thread(task_id: u64) -> Option<Arc<Thread>> {
     THREADS.lock().remove(&task_id)
 }
 
-/// The thread that the current task runs, if it runs one.
+/// Returns the thread that the current task runs, if it runs one.
 pub fn try_current_thread() -> Option<Arc<Thread>> {
     let id = axtask::current().id().as_u64();
     THREADS.lock().get(&id).cloned()
 }
 
-/// The thread that the current task runs. Panics when called from a kernel
-/// task that runs no user thread, which is a kernel bug.
+/// Returns the thread that the current task runs. Panics when called from a
+/// kernel task that runs no user thread, which is a kernel bug.
 pub fn current_thread() -> Arc<Thread> {
     try_current_thread().expect("no user thread on the current task")
 }
 
-/// What the kernel does when init ends (sync the disks and power off); the
-/// kernel registers it at boot.
+/// The function that runs when init ends (it syncs the disks and powers
+/// off). The kernel registers it at boot.
 static INIT_EXIT_HOOK: Once<fn(ExitStatus) -> !> = Once::new();
 
 /// Registers the function that runs when init ends.

@@ -122,8 +122,9 @@ impl Handler {
         })
     }
 
-    /// The CPU time of the process: without per-task accounting, the time
-    /// since it started (it is the only process).
+    /// Returns the CPU time of the process. Without per-task accounting this
+    /// is the time since it started, which is close because it is the only
+    /// process.
     pub(crate) fn cpu_time(&self) -> Duration {
         let now = axhal::time::monotonic_time_nanos();
         Duration::from_nanos(now.saturating_sub(self.process().start_nanos))
@@ -159,7 +160,7 @@ impl ProcessSyscalls for Handler {
             return Err(LinuxError::EINVAL);
         }
         match cmd {
-            // No other thread exists, so nobody waits.
+            // No other thread exists, so no thread waits.
             FUTEX_WAKE | FUTEX_WAKE_BITSET => Ok(0),
             FUTEX_WAIT | FUTEX_WAIT_BITSET => {
                 let mut current = [0u8; 4];
