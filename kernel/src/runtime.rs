@@ -82,6 +82,7 @@ fn rust_main(cpu_id: usize, dtb: usize) -> ! {
     unsafe { axhal::mem::clear_bss() };
     axhal::percpu::init_primary(cpu_id);
     axhal::init_early(cpu_id, dtb);
+    crate::trap::init();
     axlog::init();
     // The ArceOS crates log their start-up at info; only warnings show until
     // the command line sets the level.

@@ -40,3 +40,149 @@ fn handle_page_fault(vaddr: VirtAddr, access: PageFaultFlags, is_user: bool) -> 
     // address space first, so this is a kernel bug and axcpu panics.
     false
 }
+
+// The kernel's exception vector table. It forwards every entry to axcpu's
+// table (`exception_vector_base`) except synchronous exceptions from EL0,
+// which go to `handle_user_sync_exception` first: axcpu 0.3.1 panics on
+// anything from EL0 but syscalls and aborts, while a user program that runs
+// an undefined instruction must only be killed with a signal.
+core::arch::global_asm!(
+    r#"
+.macro FORWARD offset
+.p2align 7
+    b       exception_vector_base + \offset
+.endm
+
+.section .text
+.p2align 11
+.global starry_exception_vectors
+starry_exception_vectors:
+    FORWARD 0x000
+    FORWARD 0x080
+    FORWARD 0x100
+    FORWARD 0x180
+    FORWARD 0x200
+    FORWARD 0x280
+    FORWARD 0x300
+    FORWARD 0x380
+.p2align 7
+    b       starry_user_sync_entry
+    FORWARD 0x480
+    FORWARD 0x500
+    FORWARD 0x580
+    FORWARD 0x600
+    FORWARD 0x680
+    FORWARD 0x700
+    FORWARD 0x780
+
+// Saves the registers as axcpu's trap frame (34 words), calls the handler
+// with a pointer to it, restores them and returns to EL0.
+starry_user_sync_entry:
+    sub     sp, sp, 34 * 8
+    stp     x0, x1, [sp]
+    stp     x2, x3, [sp, 2 * 8]
+    stp     x4, x5, [sp, 4 * 8]
+    stp     x6, x7, [sp, 6 * 8]
+    stp     x8, x9, [sp, 8 * 8]
+    stp     x10, x11, [sp, 10 * 8]
+    stp     x12, x13, [sp, 12 * 8]
+    stp     x14, x15, [sp, 14 * 8]
+    stp     x16, x17, [sp, 16 * 8]
+    stp     x18, x19, [sp, 18 * 8]
+    stp     x20, x21, [sp, 20 * 8]
+    stp     x22, x23, [sp, 22 * 8]
+    stp     x24, x25, [sp, 24 * 8]
+    stp     x26, x27, [sp, 26 * 8]
+    stp     x28, x29, [sp, 28 * 8]
+    mrs     x9, sp_el0
+    mrs     x10, elr_el1
+    mrs     x11, spsr_el1
+    msr     sp_el0, xzr
+    stp     x30, x9, [sp, 30 * 8]
+    stp     x10, x11, [sp, 32 * 8]
+
+    mov     x0, sp
+    bl      handle_user_sync_exception
+
+    ldp     x10, x11, [sp, 32 * 8]
+    ldp     x30, x9, [sp, 30 * 8]
+    msr     sp_el0, x9
+    msr     elr_el1, x10
+    msr     spsr_el1, x11
+    ldp     x28, x29, [sp, 28 * 8]
+    ldp     x26, x27, [sp, 26 * 8]
+    ldp     x24, x25, [sp, 24 * 8]
+    ldp     x22, x23, [sp, 22 * 8]
+    ldp     x20, x21, [sp, 20 * 8]
+    ldp     x18, x19, [sp, 18 * 8]
+    ldp     x16, x17, [sp, 16 * 8]
+    ldp     x14, x15, [sp, 14 * 8]
+    ldp     x12, x13, [sp, 12 * 8]
+    ldp     x10, x11, [sp, 10 * 8]
+    ldp     x8, x9, [sp, 8 * 8]
+    ldp     x6, x7, [sp, 6 * 8]
+    ldp     x4, x5, [sp, 4 * 8]
+    ldp     x2, x3, [sp, 2 * 8]
+    ldp     x0, x1, [sp]
+    add     sp, sp, 34 * 8
+    eret
+"#
+);
+
+unsafe extern "C" {
+    fn starry_exception_vectors();
+}
+
+unsafe extern "Rust" {
+    /// axcpu's handler of synchronous exceptions (syscalls and aborts).
+    fn handle_sync_exception(tf: &mut TrapFrame);
+}
+
+/// Exception classes (ESR_EL1.EC) of synchronous exceptions from EL0.
+const EC_SVC64: u64 = 0x15;
+const EC_IABT_LOWER: u64 = 0x20;
+const EC_PC_ALIGNMENT: u64 = 0x22;
+const EC_DABT_LOWER: u64 = 0x24;
+const EC_SP_ALIGNMENT: u64 = 0x26;
+const EC_FP_EXCEPTION: u64 = 0x2c;
+const EC_BRK64: u64 = 0x3c;
+
+const SIGILL: u32 = 4;
+const SIGTRAP: u32 = 5;
+const SIGBUS: u32 = 7;
+const SIGFPE: u32 = 8;
+
+/// Installs the kernel's exception vector table. Runs after axhal's early
+/// initialization, which installs axcpu's.
+pub fn init() {
+    // SAFETY: `starry_exception_vectors` is a 2 KiB-aligned table of 16
+    // entries that forward to axcpu's handlers or save a complete trap frame.
+    unsafe { axhal::asm::write_exception_vector_base(starry_exception_vectors as *const () as usize) };
+}
+
+#[unsafe(no_mangle)]
+extern "C" fn handle_user_sync_exception(tf: &mut TrapFrame) {
+    let esr: u64;
+    // SAFETY: reading ESR_EL1 at EL1 has no side effects.
+    unsafe { core::arch::asm!("mrs {}, esr_el1", out(reg) esr, options(nomem, nostack)) };
+    let class = esr >> 26;
+    let signal = match class {
+        EC_SVC64 | EC_IABT_LOWER | EC_DABT_LOWER => {
+            // SAFETY: this is axcpu's own handler for these exception
+            // classes, called with the frame its entry code would pass.
+            unsafe { handle_sync_exception(tf) };
+            return;
+        }
+        EC_BRK64 => SIGTRAP,
+        EC_PC_ALIGNMENT | EC_SP_ALIGNMENT => SIGBUS,
+        EC_FP_EXCEPTION => SIGFPE,
+        // Undefined instructions (class 0x00), trapped system-register
+        // accesses (0x18) and every other class.
+        _ => SIGILL,
+    };
+    debug!(
+        "signal {signal}: exception class {class:#x} at {:#x} (ESR {esr:#x})",
+        tf.elr
+    );
+    exit_current_process(ExitStatus::Signal(signal));
+}
