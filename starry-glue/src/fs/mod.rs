@@ -7,16 +7,18 @@
 mod control;
 mod convert;
 mod io;
+mod poll;
 
-use alloc::sync::Arc;
+use alloc::{sync::Arc, vec::Vec};
 
 use axerrno::LinuxError;
 use log::debug;
 use starry_vfs::{FileLike, FsContext, SeekFrom, SetAttr};
 use syscall_abi::{
-    AtFlags, DirFd, Dup3Flags, Fd, FdPair, FsSyscalls, Iovecs, OpenFlags, PipeFlags,
-    RenameFlags, Stat, Statfs, Statx, StatxMask, SysResult, SyscallContext, TimespecPair, UserIn,
-    UserInBytes, UserInOut, UserOut, UserOutBytes, UserPath,
+    AtFlags, DirFd, Dup3Flags, EpollCreateFlags, EpollEvent, Fd, FdPair, FsSyscalls, Iovecs,
+    OpenFlags, PipeFlags, Pollfd, RenameFlags, Sigset, Stat, Statfs, Statx, StatxMask, SysResult,
+    SyscallContext, Timespec, TimespecPair, UserIn, UserInBytes, UserInOut, UserInOutSlice,
+    UserOut, UserOutBytes, UserOutSlice, UserPath,
 };
 
 use self::convert::{open_flags, path_str};
@@ -520,5 +522,133 @@ impl FsSyscalls for Handler {
             pointer.write(self.mem(), &(end as i64))?;
         }
         Ok(count)
+    }
+
+    fn sys_ppoll(
+        &mut self,
+        fds: UserInOutSlice<Pollfd>,
+        nfds: u32,
+        tmo_p: Option<UserIn<Timespec>>,
+        sigmask: Option<UserIn<Sigset>>,
+        sigsetsize: usize,
+    ) -> SysResult<usize> {
+        debug!("ppoll({:#x}, {nfds}, {sigsetsize})", fds.addr());
+        let _ = sigmask;
+        let mut pollfds = fds.read_to_vec(self.mem())?;
+        let timeout = tmo_p.map(|pointer| pointer.read(self.mem())).transpose()?;
+        let deadline = poll::Deadline::after(timeout)?;
+        let entries = self.with_fs(|fs| {
+            let requested = pollfds.iter().map(|p| (p.fd, u32::from(p.events as u16)));
+            Ok(poll::resolve_poll_entries(fs, requested))
+        })?;
+        let mut revents = Vec::new();
+        let ready = poll::wait_until(&deadline, || {
+            revents = poll::poll_entries(&entries);
+            Ok(revents.iter().filter(|&&events| events != 0).count())
+        })?;
+        for (pollfd, events) in pollfds.iter_mut().zip(&revents) {
+            pollfd.revents = *events as i16;
+        }
+        fds.write_from(self.mem(), 0, &pollfds)?;
+        Ok(ready)
+    }
+
+    fn sys_pselect6(
+        &mut self,
+        nfds: i32,
+        readfds: usize,
+        writefds: usize,
+        exceptfds: usize,
+        timeout: Option<UserInOut<Timespec>>,
+        sigmask: usize,
+    ) -> SysResult<usize> {
+        debug!("pselect6({nfds}, {readfds:#x}, {writefds:#x}, {exceptfds:#x}, {sigmask:#x})");
+        let words = poll::SelectSets::word_count(usize::try_from(nfds).map_err(|_| LinuxError::EINVAL)?);
+        let mut sets: [Option<Vec<u64>>; 3] = [None, None, None];
+        for (slot, addr) in sets.iter_mut().zip([readfds, writefds, exceptfds]) {
+            if addr != 0 {
+                *slot = Some(UserInOutSlice::<u64>::new(addr, words)?.read_to_vec(self.mem())?);
+            }
+        }
+        let duration = timeout.as_ref().map(|pointer| pointer.read(self.mem())).transpose()?;
+        let deadline = poll::Deadline::after(duration)?;
+        let (selected, files) = self.with_fs(|fs| {
+            let selected = poll::SelectSets::validate(nfds, fs, sets)?;
+            let files = selected.files(fs);
+            Ok((selected, files))
+        })?;
+        let mut ready_sets: [Option<Vec<u64>>; 3] = [None, None, None];
+        let count = poll::wait_until(&deadline, || {
+            let (count, ready) = selected.poll(&files);
+            ready_sets = ready;
+            Ok(count)
+        })?;
+        for (set, addr) in ready_sets.iter().zip([readfds, writefds, exceptfds]) {
+            if let Some(words) = set {
+                UserInOutSlice::<u64>::new(addr, words.len())?.write_from(self.mem(), 0, words)?;
+            }
+        }
+        if let (Some(pointer), Some(left)) = (timeout, deadline.remaining()) {
+            pointer.write(self.mem(), &left)?;
+        }
+        Ok(count)
+    }
+
+    fn sys_epoll_create1(&mut self, flags: EpollCreateFlags) -> SysResult<i32> {
+        debug!("epoll_create1({flags:?})");
+        let epoll: Arc<dyn FileLike> = Arc::new(starry_vfs::Epoll::new());
+        self.with_fs(|fs| fs.fd_table.insert(epoll, flags.contains(EpollCreateFlags::CLOEXEC)))
+    }
+
+    fn sys_epoll_ctl(&mut self, epfd: Fd, op: i32, fd: Fd, event: Option<UserIn<EpollEvent>>) -> SysResult<()> {
+        debug!("epoll_ctl({epfd:?}, {op}, {fd:?})");
+        let event = match event {
+            Some(pointer) => pointer.read(self.mem())?,
+            None if op == starry_vfs::poll::EPOLL_CTL_DEL => EpollEvent::default(),
+            None => return Err(LinuxError::EFAULT),
+        };
+        let (epoll, file) = self.with_fs(|fs| Ok((poll::epoll_of(fs, epfd.raw())?, fs.fd_table.get(fd.raw())?)))?;
+        let epoll = epoll
+            .as_any()
+            .downcast_ref::<starry_vfs::Epoll>()
+            .ok_or(LinuxError::EINVAL)?;
+        epoll.control(op, fd.raw(), &file, event.events, event.data)
+    }
+
+    fn sys_epoll_pwait(
+        &mut self,
+        epfd: Fd,
+        events: UserOutSlice<EpollEvent>,
+        maxevents: i32,
+        timeout: i32,
+        sigmask: Option<UserIn<Sigset>>,
+        sigsetsize: usize,
+    ) -> SysResult<usize> {
+        debug!("epoll_pwait({epfd:?}, {maxevents}, {timeout}, {sigsetsize})");
+        let _ = sigmask;
+        if maxevents <= 0 {
+            return Err(LinuxError::EINVAL);
+        }
+        let file = self.with_fs(|fs| poll::epoll_of(fs, epfd.raw()))?;
+        let epoll = file
+            .as_any()
+            .downcast_ref::<starry_vfs::Epoll>()
+            .ok_or(LinuxError::EINVAL)?;
+        let deadline = poll::Deadline::after_millis(timeout);
+        let mut ready = Vec::new();
+        poll::wait_until(&deadline, || {
+            ready = epoll.ready(maxevents as usize);
+            Ok(ready.len())
+        })?;
+        let records: Vec<EpollEvent> = ready
+            .iter()
+            .map(|&(events, data)| EpollEvent {
+                events,
+                __pad: 0,
+                data,
+            })
+            .collect();
+        events.write_from(self.mem(), 0, &records)?;
+        Ok(records.len())
     }
 }

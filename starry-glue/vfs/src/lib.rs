@@ -23,6 +23,7 @@ pub mod file;
 pub mod node;
 pub mod path;
 pub mod pipe;
+pub mod poll;
 pub mod tmpfs;
 pub mod types;
 
@@ -33,10 +34,11 @@ pub use context::FsContext;
 pub use devfs::{CharDevice, EntropySource, create_devfs, mount_devfs};
 pub use ext4::{BlockDevice, Ext4Fs};
 pub use fd::FdTable;
-pub use file::{FileLike, OpenFile};
+pub use file::{FileLike, OpenFile, PollState};
 pub use node::{FileSystem, NodeRef, VfsNode};
 pub use path::{Location, MountTable};
 pub use pipe::new_pipe;
+pub use poll::Epoll;
 pub use tmpfs::TmpFs;
 pub use types::*;
 

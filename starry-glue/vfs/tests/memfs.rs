@@ -233,3 +233,38 @@ fn pipe_reads_writes_and_hangs_up() {
     drop(reader);
     assert_eq!(writer.write(b"x"), Err(LinuxError::EPIPE));
 }
+
+#[test]
+fn epoll_reports_pipe_readiness() {
+    use starry_vfs::poll::{EPOLL_CTL_ADD, EPOLL_CTL_DEL, EPOLL_CTL_MOD, POLLHUP, POLLIN, POLLOUT};
+
+    let (mut ctx, _) = tmpfs_context();
+    let epoll = starry_vfs::Epoll::new();
+    let (reader, writer) = new_pipe(OpenFlags::empty());
+    let (reader, writer): (Arc<dyn FileLike>, Arc<dyn FileLike>) = (reader, writer);
+    epoll.control(EPOLL_CTL_ADD, 3, &reader, POLLIN, 30).unwrap();
+    epoll.control(EPOLL_CTL_ADD, 4, &writer, POLLOUT, 40).unwrap();
+    assert_eq!(epoll.control(EPOLL_CTL_ADD, 3, &reader, POLLIN, 30), Err(LinuxError::EEXIST));
+    assert_eq!(epoll.ready(10), vec![(POLLOUT, 40)]);
+
+    writer.write(b"x").unwrap();
+    assert_eq!(epoll.ready(10), vec![(POLLIN, 30), (POLLOUT, 40)]);
+    assert_eq!(epoll.ready(1).len(), 1);
+
+    epoll.control(EPOLL_CTL_MOD, 3, &reader, POLLOUT, 31).unwrap();
+    assert_eq!(epoll.ready(10), vec![(POLLOUT, 40)]);
+    epoll.control(EPOLL_CTL_DEL, 4, &writer, 0, 0).unwrap();
+    assert_eq!(epoll.control(EPOLL_CTL_DEL, 4, &writer, 0, 0), Err(LinuxError::ENOENT));
+    // Closing the writer hangs the reader up, reported without being requested.
+    drop(writer);
+    assert_eq!(epoll.ready(10), vec![(POLLHUP, 31)]);
+    // Closing the last reference ends the registration.
+    drop(reader);
+    assert!(epoll.ready(10).is_empty());
+
+    let fd = ctx
+        .open_at(AT_FDCWD, "/file", OpenFlags::O_RDWR | OpenFlags::O_CREAT, 0o644)
+        .unwrap();
+    let file = ctx.fd_table.get(fd).unwrap();
+    assert_eq!(epoll.control(EPOLL_CTL_ADD, fd, &file, POLLIN, 0), Err(LinuxError::EPERM));
+}

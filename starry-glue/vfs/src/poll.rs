@@ -1,0 +1,168 @@
+//! Readiness of files for `poll`, `select` and `epoll`.
+
+use alloc::{
+    collections::BTreeMap,
+    sync::{Arc, Weak},
+    vec::Vec,
+};
+use core::any::Any;
+
+use spin::Mutex;
+
+use crate::{
+    LinuxError, OpenFlags, Stat, VfsResult,
+    file::{FileLike, PollState},
+};
+
+/// `poll` event bits; `epoll` uses the same values for these.
+pub const POLLIN: u32 = 0x1;
+pub const POLLPRI: u32 = 0x2;
+pub const POLLOUT: u32 = 0x4;
+pub const POLLERR: u32 = 0x8;
+pub const POLLHUP: u32 = 0x10;
+pub const POLLNVAL: u32 = 0x20;
+pub const POLLRDNORM: u32 = 0x40;
+pub const POLLWRNORM: u32 = 0x100;
+
+/// `epoll_ctl` operations.
+pub const EPOLL_CTL_ADD: i32 = 1;
+pub const EPOLL_CTL_DEL: i32 = 2;
+pub const EPOLL_CTL_MOD: i32 = 3;
+
+/// Returns the events of `requested` that `state` satisfies, plus the
+/// error and hang-up events, which are reported whether requested or not.
+pub fn ready_events(state: PollState, requested: u32) -> u32 {
+    let mut events = 0;
+    if state.readable {
+        events |= POLLIN | POLLRDNORM;
+    }
+    if state.writable {
+        events |= POLLOUT | POLLWRNORM;
+    }
+    (events & requested) | if state.hangup { POLLHUP } else { 0 }
+}
+
+struct Interest {
+    file: Weak<dyn FileLike>,
+    events: u32,
+    data: u64,
+}
+
+/// An epoll instance: the files registered with `epoll_ctl`, by descriptor.
+///
+/// Readiness is level-triggered. A registration ends with `EPOLL_CTL_DEL` or
+/// when its file is closed everywhere.
+///
+/// TODO: `EPOLLET` and `EPOLLONESHOT` are accepted but act level-triggered.
+pub struct Epoll {
+    interests: Mutex<BTreeMap<i32, Interest>>,
+}
+
+impl Default for Epoll {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Epoll {
+    pub fn new() -> Self {
+        Self {
+            interests: Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    /// Adds, changes or removes the registration of `file`, open as `fd`.
+    pub fn control(&self, op: i32, fd: i32, file: &Arc<dyn FileLike>, events: u32, data: u64) -> VfsResult<()> {
+        if file.as_any().downcast_ref::<Epoll>().is_some_and(|other| core::ptr::eq(other, self)) {
+            return Err(LinuxError::EINVAL);
+        }
+        if file.location().is_some_and(|location| {
+            matches!(
+                location.node().node_type(),
+                crate::NodeType::Regular | crate::NodeType::Directory
+            )
+        }) {
+            // Linux rejects regular files and directories, which are always ready.
+            return Err(LinuxError::EPERM);
+        }
+        let mut interests = self.interests.lock();
+        interests.retain(|_, interest| interest.file.strong_count() > 0);
+        match op {
+            EPOLL_CTL_ADD => {
+                if interests.contains_key(&fd) {
+                    return Err(LinuxError::EEXIST);
+                }
+                interests.insert(
+                    fd,
+                    Interest {
+                        file: Arc::downgrade(file),
+                        events,
+                        data,
+                    },
+                );
+            }
+            EPOLL_CTL_MOD => {
+                let interest = interests.get_mut(&fd).ok_or(LinuxError::ENOENT)?;
+                interest.events = events;
+                interest.data = data;
+            }
+            EPOLL_CTL_DEL => {
+                interests.remove(&fd).ok_or(LinuxError::ENOENT)?;
+            }
+            _ => return Err(LinuxError::EINVAL),
+        }
+        Ok(())
+    }
+
+    /// Returns up to `max` ready registrations as (events, data) pairs.
+    pub fn ready(&self, max: usize) -> Vec<(u32, u64)> {
+        let mut interests = self.interests.lock();
+        interests.retain(|_, interest| interest.file.strong_count() > 0);
+        interests
+            .values()
+            .filter_map(|interest| {
+                let file = interest.file.upgrade()?;
+                let events = ready_events(file.poll(), interest.events);
+                (events != 0).then_some((events, interest.data))
+            })
+            .take(max)
+            .collect()
+    }
+}
+
+impl FileLike for Epoll {
+    fn read(&self, _buf: &mut [u8]) -> VfsResult<usize> {
+        Err(LinuxError::EINVAL)
+    }
+
+    fn write(&self, _buf: &[u8]) -> VfsResult<usize> {
+        Err(LinuxError::EINVAL)
+    }
+
+    fn stat(&self) -> VfsResult<Stat> {
+        Ok(Stat {
+            mode: 0o600,
+            nlink: 1,
+            blksize: 4096,
+            ..Stat::default()
+        })
+    }
+
+    fn status_flags(&self) -> OpenFlags {
+        OpenFlags::O_RDWR
+    }
+
+    fn set_status_flags(&self, _flags: OpenFlags) {}
+
+    fn poll(&self) -> PollState {
+        PollState {
+            readable: !self.ready(1).is_empty(),
+            writable: false,
+            hangup: false,
+        }
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
