@@ -138,7 +138,7 @@ fn map_err(err: memory_set::MappingError) -> LinuxError {
 }
 
 fn check_range(start: VirtAddr, size: usize) -> Result<(), LinuxError> {
-    if !start.is_aligned_4k() || size == 0 || size % PAGE_SIZE_4K != 0 {
+    if !start.is_aligned_4k() || size == 0 || !size.is_multiple_of(PAGE_SIZE_4K) {
         return Err(LinuxError::EINVAL);
     }
     let end = start.as_usize().checked_add(size).ok_or(LinuxError::ENOMEM)?;

@@ -90,7 +90,7 @@ pub fn mmap(
     fd: Option<i32>,
     offset: u64,
 ) -> SysResult<usize> {
-    if len == 0 || offset % PAGE_SIZE_4K as u64 != 0 {
+    if len == 0 || !offset.is_multiple_of(PAGE_SIZE_4K as u64) {
         return Err(LinuxError::EINVAL);
     }
     let map_type = flags & MmapFlags::SHARED_VALIDATE;
@@ -111,7 +111,7 @@ pub fn mmap(
     let fixed = flags.intersects(MmapFlags::FIXED | MmapFlags::FIXED_NOREPLACE);
     let mut aspace = process.aspace.lock();
     let start = if fixed {
-        if addr % PAGE_SIZE_4K != 0 {
+        if !addr.is_multiple_of(PAGE_SIZE_4K) {
             return Err(LinuxError::EINVAL);
         }
         if addr < USER_ADDR_MIN || addr.checked_add(len).is_none_or(|end| end > USER_ADDR_END) {
@@ -170,7 +170,7 @@ pub fn mmap(
 
 /// munmap.
 pub fn munmap(process: &Process, addr: usize, len: usize) -> SysResult {
-    if addr % PAGE_SIZE_4K != 0 || len == 0 {
+    if !addr.is_multiple_of(PAGE_SIZE_4K) || len == 0 {
         return Err(LinuxError::EINVAL);
     }
     let len = page_len(len)?;
@@ -182,7 +182,7 @@ pub fn munmap(process: &Process, addr: usize, len: usize) -> SysResult {
 
 /// mprotect.
 pub fn mprotect(process: &Process, addr: usize, len: usize, prot: MmapProt) -> SysResult {
-    if addr % PAGE_SIZE_4K != 0 {
+    if !addr.is_multiple_of(PAGE_SIZE_4K) {
         return Err(LinuxError::EINVAL);
     }
     if len == 0 {
@@ -203,7 +203,7 @@ pub fn mprotect(process: &Process, addr: usize, len: usize, prot: MmapProt) -> S
 /// old contents until the kernel needs the memory; keeping them always is
 /// allowed, so it does nothing. Every other advice is only a hint.
 pub fn madvise(process: &Process, addr: usize, len: usize, advice: i32) -> SysResult {
-    if addr % PAGE_SIZE_4K != 0 {
+    if !addr.is_multiple_of(PAGE_SIZE_4K) {
         return Err(LinuxError::EINVAL);
     }
     if !(0..=MADV_MAX).contains(&advice) && advice != MADV_HWPOISON && advice != MADV_SOFT_OFFLINE {
@@ -233,7 +233,7 @@ pub fn mremap(
     flags: MremapFlags,
     new_addr: usize,
 ) -> SysResult<usize> {
-    if old_addr % PAGE_SIZE_4K != 0 || new_size == 0 {
+    if !old_addr.is_multiple_of(PAGE_SIZE_4K) || new_size == 0 {
         return Err(LinuxError::EINVAL);
     }
     if flags.contains(MremapFlags::FIXED) && !flags.contains(MremapFlags::MAYMOVE) {
@@ -260,7 +260,7 @@ pub fn mremap(
     }
 
     if flags.contains(MremapFlags::FIXED) {
-        if new_addr % PAGE_SIZE_4K != 0 || new_addr < USER_ADDR_MIN {
+        if !new_addr.is_multiple_of(PAGE_SIZE_4K) || new_addr < USER_ADDR_MIN {
             return Err(LinuxError::EINVAL);
         }
         let new_end = new_addr.checked_add(new_size).ok_or(LinuxError::EINVAL)?;

@@ -43,7 +43,7 @@ impl MmSyscalls for Handler {
     }
 
     fn sys_msync(&mut self, addr: usize, length: usize, flags: MsyncFlags) -> SysResult<()> {
-        if addr % memory_addr::PAGE_SIZE_4K != 0
+        if !addr.is_multiple_of(memory_addr::PAGE_SIZE_4K)
             || flags.contains(MsyncFlags::ASYNC | MsyncFlags::SYNC)
         {
             return Err(LinuxError::EINVAL);

@@ -156,7 +156,7 @@ impl ProcessSyscalls for Handler {
         _val3: u32,
     ) -> SysResult<isize> {
         let cmd = futex_op & !(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME);
-        if uaddr % 4 != 0 {
+        if !uaddr.is_multiple_of(4) {
             return Err(LinuxError::EINVAL);
         }
         match cmd {
@@ -555,7 +555,7 @@ impl ProcessSyscalls for Handler {
         }
         // The kernel's CPU mask is one `unsigned long`; a smaller or
         // unaligned buffer is EINVAL, as on Linux.
-        if cpusetsize < 8 || cpusetsize % 8 != 0 {
+        if cpusetsize < 8 || !cpusetsize.is_multiple_of(8) {
             return Err(LinuxError::EINVAL);
         }
         let one_cpu = 1u64.to_ne_bytes();
