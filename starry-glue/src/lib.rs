@@ -2,7 +2,7 @@
 //! on ArceOS components (axhal, axtask, axalloc) and `starry-vfs`.
 //!
 //! One module per syscall family: `fs` (the file-system layer's), `mm`,
-//! `process`, `time` and `misc`. Besides the handlers, `process` holds the
+//! `process`, `time` and `misc`. Besides the handlers, `process` contains the
 //! process and thread types and the ELF loader, and `mm` the user address
 //! space.
 
