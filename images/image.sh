@@ -9,6 +9,8 @@
 #   fresh-disk DEST  copy the image to DEST (sparse) and print DEST
 #   reset-disk       delete the persistent working disk
 #   paths            print the cache paths of the current recipe; builds nothing
+#   prune            delete cache entries of other recipes (older userlands,
+#                    images, working disks and reference copies)
 #
 # The cache is ${STARRY_CACHE:-$HOME/.cache/starry-python}. Progress goes to
 # stderr and the requested path to stdout.
@@ -66,6 +68,19 @@ reset-disk)
 paths)
     printf 'userland %s\nroot     %s\nimage    %s\ndisk     %s\n' \
         "$(userland_dir)" "$(rootfs_dir)" "$(rootfs_image)" "$(disk_image)"
+    ;;
+prune)
+    take_build_lock
+    keep_keys=("$(userland_key)" "$(rootfs_key)")
+    for entry in "$CACHE"/{userland,rootfs,disk,ref}-* "$CACHE"/logs/*-*; do
+        [[ -e $entry ]] || continue
+        key=${entry##*/}
+        key=${key#*-}
+        key=${key%.img}
+        [[ $key == "${keep_keys[0]}" || $key == "${keep_keys[1]}" ]] && continue
+        rm -rf "$entry"
+        info "deleted $entry"
+    done
     ;;
 -h | --help | help)
     awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"

@@ -15,10 +15,13 @@ Options, which must come before Python's arguments:
   --reset  with --keep, start the persistent copy afresh
   --       end of these options; everything after it goes to Python
 
-By default each run gets a fresh copy, deleted afterwards. Paths missing
-from the copy fall back to the host's files (qemu-user does that), so a run
-can see host files such as /proc/self or /etc/localtime that the kernel
-will not have.
+By default each run gets a fresh copy, deleted afterwards.
+
+NOTE: qemu-user maps an absolute path into the copy only when that path
+exists there; any other absolute path is the host's. So a run reads host
+files such as /proc/self or /etc/localtime that the kernel will not have,
+and a file created at a new absolute path (say /tmp/x or /root/x) is
+created on the host. Relative paths stay inside the copy.
 """
 
 from __future__ import annotations
