@@ -1,0 +1,155 @@
+"""File-system syscalls seen from Python: ext4 on the root disk, devfs,
+pipes and readiness, with the disk checked by `e2fsck -fn` afterwards."""
+
+import errno
+
+from conftest import e2fsck_clean, run_kernel
+
+FILE_OPERATIONS = r"""
+import os, shutil
+os.makedirs('/tmp/t/sub')
+with open('/tmp/t/a.txt', 'w') as f:
+    f.write('x' * 10000)
+os.rename('/tmp/t/a.txt', '/tmp/t/sub/b.txt')
+print('listdir', sorted(os.listdir('/tmp/t')), os.listdir('/tmp/t/sub'))
+st = os.stat('/tmp/t/sub/b.txt')
+print('size', st.st_size, 'mode', oct(st.st_mode), 'nlink', st.st_nlink)
+os.symlink('sub/b.txt', '/tmp/t/link')
+print('readlink', os.readlink('/tmp/t/link'), open('/tmp/t/link').read(3))
+os.link('/tmp/t/sub/b.txt', '/tmp/t/hard')
+print('nlink', os.stat('/tmp/t/hard').st_nlink, os.path.samefile('/tmp/t/hard', '/tmp/t/link'))
+with open('/tmp/t/hard', 'r+') as f:
+    f.truncate(3)
+    f.seek(0, 2)
+    f.write('end')
+print('content', open('/tmp/t/sub/b.txt').read())
+with open('/tmp/t/new', 'w') as f:
+    f.write('new')
+os.replace('/tmp/t/new', '/tmp/t/sub/b.txt')
+print('replaced', open('/tmp/t/sub/b.txt').read(), os.stat('/tmp/t/hard').st_nlink)
+os.chmod('/tmp/t/hard', 0o600)
+os.utime('/tmp/t/hard', (1000000000, 1234567890))
+st = os.stat('/tmp/t/hard')
+print('chmod', oct(st.st_mode), 'mtime', st.st_mtime)
+os.chdir('/tmp/t/sub')
+print('cwd', os.getcwd(), os.path.exists('../link'))
+os.chdir('/')
+shutil.rmtree('/tmp/t')
+print('removed', os.path.exists('/tmp/t'))
+"""
+
+
+def test_file_operations_on_ext4(disk):
+    run = run_kernel("-c", FILE_OPERATIONS, disk=disk)
+    assert run.status == 0, run.stderr
+    assert run.lines[-9:] == [
+        "listdir ['sub'] ['b.txt']",
+        "size 10000 mode 0o100644 nlink 1",
+        "readlink sub/b.txt xxx",
+        "nlink 2 True",
+        "content xxxend",
+        "replaced new 1",
+        "chmod 0o100600 mtime 1234567890.0",
+        "cwd /tmp/t/sub True",
+        "removed False",
+    ]
+    clean, report = e2fsck_clean(disk)
+    assert clean, report
+
+
+ERRNOS = r"""
+import errno, os
+def code(call, *args):
+    try:
+        call(*args)
+    except OSError as error:
+        return errno.errorcode[error.errno]
+    return 'ok'
+os.mkdir('/tmp/d')
+open('/tmp/d/f', 'w').close()
+os.symlink('loop2', '/tmp/loop1')
+os.symlink('loop1', '/tmp/loop2')
+print(code(open, '/tmp/missing'))
+print(code(os.mkdir, '/tmp/d'))
+print(code(os.rmdir, '/tmp/d'))
+print(code(open, '/tmp/d', 'w'))
+print(code(os.readlink, '/tmp/d/f'))
+print(code(os.open, '/tmp/d/f', os.O_RDONLY | os.O_DIRECTORY))
+print(code(os.stat, '/tmp/loop1'))
+print(code(os.stat, '/tmp/' + 'n' * 256))
+print(code(os.stat, '/tmp/d/f/x'))
+print(code(os.open, '/tmp/d/f', os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+print(code(os.unlink, '/tmp/d'))
+print(code(os.rename, '/tmp/d', '/tmp/d/inner'))
+print(code(os.close, 1000))
+"""
+
+
+def test_errno_values_match_linux(disk):
+    run = run_kernel("-c", ERRNOS, disk=disk)
+    assert run.status == 0, run.stderr
+    assert run.lines[-13:] == [
+        "ENOENT", "EEXIST", "ENOTEMPTY", "EISDIR", "EINVAL", "ENOTDIR",
+        "ELOOP", "ENAMETOOLONG", "ENOTDIR", "EEXIST", "EISDIR", "EINVAL",
+        "EBADF",
+    ]
+    assert errno.ELOOP == 40
+
+
+PYC_MODULE = "import os, colorsys; print(os.path.exists(colorsys.__cached__), colorsys.__cached__)"
+
+
+def test_pyc_written_then_reused(disk):
+    first = run_kernel("-c", PYC_MODULE, disk=disk)
+    assert first.status == 0, first.stderr
+    cached = "/opt/python3.11/lib/python3.11/__pycache__/colorsys.cpython-311.pyc"
+    assert first.lines[-1] == f"True {cached}"
+    # The second run loads the .pyc: its modification time stays.
+    stat = f"import os; print(os.stat({cached!r}).st_mtime_ns)"
+    before = run_kernel("-c", stat, disk=disk)
+    again = run_kernel("-c", PYC_MODULE, disk=disk)
+    after = run_kernel("-c", stat, disk=disk)
+    assert again.lines[-1] == f"True {cached}"
+    assert before.lines[-1] == after.lines[-1]
+    clean, report = e2fsck_clean(disk)
+    assert clean, report
+
+
+DEVICES_AND_PIPES = r"""
+import os, select
+print('null', open('/dev/null', 'rb').read(), open('/dev/null', 'w').write('gone'))
+print('zero', open('/dev/zero', 'rb').read(4))
+print('urandom', len(open('/dev/urandom', 'rb').read(32)))
+null = os.open('/dev/null', os.O_RDONLY)
+print('tty', os.isatty(0), os.isatty(1), os.isatty(null))
+os.close(null)
+r, w = os.pipe()
+poller = select.poll()
+poller.register(r, select.POLLIN)
+print('poll', poller.poll(0))
+os.write(w, b'data')
+print('poll', poller.poll(100), select.select([r], [w], [], 0))
+epoll = select.epoll()
+epoll.register(r, select.EPOLLIN)
+print('epoll', epoll.poll(0.1), os.read(r, 10))
+os.close(w)
+print('eof', os.read(r, 10))
+import multiprocessing.synchronize
+print('shm', os.listdir('/dev/shm'))
+"""
+
+
+def test_devices_pipes_and_readiness(disk):
+    run = run_kernel("-c", DEVICES_AND_PIPES, disk=disk)
+    assert run.status == 0, run.stderr
+    assert run.lines[-9:] == [
+        "null b'' 4",
+        "zero b'\\x00\\x00\\x00\\x00'",
+        "urandom 32",
+        "tty True True False",
+        "poll []",
+        "poll [(3, 1)] ([3], [4], [])",
+        "epoll [(3, 1)] b'data'",
+        "eof b''",
+        "shm []",
+    ]
