@@ -15,7 +15,7 @@ use axerrno::LinuxError;
 use log::debug;
 use starry_vfs::{FileLike, FsContext, SeekFrom, SetAttr};
 use syscall_abi::{
-    AtFlags, DirFd, Dup3Flags, EpollCreateFlags, EpollEvent, Fd, FdPair, FsSyscalls, Iovecs,
+    AtFlags, DirFd, Dup3Flags, EpollCreateFlags, EpollEvent, EventFdFlags, Fd, FdPair, FsSyscalls, Iovecs,
     OpenFlags, PipeFlags, Pollfd, RenameFlags, Sigset, Stat, Statfs, Statx, StatxMask, SysResult,
     SyscallContext, Timespec, TimespecPair, UserIn, UserInBytes, UserInOut, UserInOutSlice,
     UserOut, UserOutBytes, UserOutSlice, UserPath,
@@ -592,6 +592,14 @@ impl FsSyscalls for Handler {
             pointer.write(self.mem(), &left)?;
         }
         Ok(count)
+    }
+
+    fn sys_eventfd2(&mut self, initval: u32, flags: EventFdFlags) -> SysResult<i32> {
+        debug!("eventfd2({initval}, {flags:?})");
+        let status = starry_vfs::OpenFlags::from_bits_retain(flags.bits()) & starry_vfs::OpenFlags::O_NONBLOCK;
+        let semaphore = flags.contains(EventFdFlags::SEMAPHORE);
+        let counter: Arc<dyn FileLike> = Arc::new(starry_vfs::EventFd::new(u64::from(initval), semaphore, status));
+        self.with_fs(|fs| fs.fd_table.insert(counter, flags.contains(EventFdFlags::CLOEXEC)))
     }
 
     fn sys_epoll_create1(&mut self, flags: EpollCreateFlags) -> SysResult<i32> {

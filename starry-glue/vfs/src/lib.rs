@@ -38,7 +38,7 @@ pub use file::{FileLike, OpenFile, PollState};
 pub use node::{FileSystem, NodeRef, VfsNode};
 pub use path::{Location, MountTable};
 pub use pipe::new_pipe;
-pub use poll::Epoll;
+pub use poll::{Epoll, EventFd};
 pub use tmpfs::TmpFs;
 pub use types::*;
 

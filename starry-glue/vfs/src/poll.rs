@@ -166,3 +166,93 @@ impl FileLike for Epoll {
         self
     }
 }
+
+/// An eventfd counter (`eventfd2`).
+pub struct EventFd {
+    counter: Mutex<u64>,
+    semaphore: bool,
+    flags: core::sync::atomic::AtomicU32,
+}
+
+impl EventFd {
+    /// Largest counter value, one below `u64::MAX` as on Linux.
+    const MAX: u64 = u64::MAX - 1;
+
+    /// Creates a counter starting at `initial`. With `semaphore`, each read
+    /// takes 1 from the counter instead of all of it.
+    pub fn new(initial: u64, semaphore: bool, flags: OpenFlags) -> Self {
+        Self {
+            counter: Mutex::new(initial),
+            semaphore,
+            flags: core::sync::atomic::AtomicU32::new((flags | OpenFlags::O_RDWR).bits()),
+        }
+    }
+}
+
+impl FileLike for EventFd {
+    fn read(&self, buf: &mut [u8]) -> VfsResult<usize> {
+        if buf.len() < 8 {
+            return Err(LinuxError::EINVAL);
+        }
+        let mut counter = self.counter.lock();
+        if *counter == 0 {
+            return Err(LinuxError::EAGAIN);
+        }
+        let value = if self.semaphore { 1 } else { *counter };
+        *counter -= value;
+        buf[..8].copy_from_slice(&value.to_ne_bytes());
+        Ok(8)
+    }
+
+    fn write(&self, buf: &[u8]) -> VfsResult<usize> {
+        let bytes: [u8; 8] = buf
+            .get(..8)
+            .and_then(|head| head.try_into().ok())
+            .ok_or(LinuxError::EINVAL)?;
+        let value = u64::from_ne_bytes(bytes);
+        if value == u64::MAX {
+            return Err(LinuxError::EINVAL);
+        }
+        let mut counter = self.counter.lock();
+        if value > Self::MAX - *counter {
+            return Err(LinuxError::EAGAIN);
+        }
+        *counter += value;
+        Ok(8)
+    }
+
+    fn stat(&self) -> VfsResult<Stat> {
+        Ok(Stat {
+            mode: 0o600,
+            nlink: 1,
+            blksize: 4096,
+            ..Stat::default()
+        })
+    }
+
+    fn status_flags(&self) -> OpenFlags {
+        OpenFlags::from_bits_retain(self.flags.load(core::sync::atomic::Ordering::Relaxed))
+    }
+
+    fn set_status_flags(&self, flags: OpenFlags) {
+        let mask = OpenFlags::SETFL_MASK;
+        let _ = self.flags.fetch_update(
+            core::sync::atomic::Ordering::Relaxed,
+            core::sync::atomic::Ordering::Relaxed,
+            |old| Some((old & !mask) | (flags.bits() & mask)),
+        );
+    }
+
+    fn poll(&self) -> PollState {
+        let counter = *self.counter.lock();
+        PollState {
+            readable: counter > 0,
+            writable: counter < Self::MAX,
+            hangup: false,
+        }
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}

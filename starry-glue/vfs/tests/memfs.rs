@@ -268,3 +268,30 @@ fn epoll_reports_pipe_readiness() {
     let file = ctx.fd_table.get(fd).unwrap();
     assert_eq!(epoll.control(EPOLL_CTL_ADD, fd, &file, POLLIN, 0), Err(LinuxError::EPERM));
 }
+
+#[test]
+fn eventfd_counts_and_blocks() {
+    use starry_vfs::EventFd;
+
+    let counter = EventFd::new(2, false, OpenFlags::empty());
+    let mut buf = [0u8; 8];
+    assert_eq!(counter.read(&mut buf[..4]), Err(LinuxError::EINVAL));
+    assert_eq!(counter.read(&mut buf).unwrap(), 8);
+    assert_eq!(u64::from_ne_bytes(buf), 2);
+    assert_eq!(counter.read(&mut buf), Err(LinuxError::EAGAIN));
+    assert!(!counter.poll().readable);
+    counter.write(&5u64.to_ne_bytes()).unwrap();
+    counter.write(&1u64.to_ne_bytes()).unwrap();
+    assert!(counter.poll().readable);
+    assert_eq!(counter.write(&u64::MAX.to_ne_bytes()), Err(LinuxError::EINVAL));
+    assert_eq!(counter.write(&(u64::MAX - 2).to_ne_bytes()), Err(LinuxError::EAGAIN));
+    counter.read(&mut buf).unwrap();
+    assert_eq!(u64::from_ne_bytes(buf), 6);
+
+    let semaphore = EventFd::new(2, true, OpenFlags::empty());
+    semaphore.read(&mut buf).unwrap();
+    assert_eq!(u64::from_ne_bytes(buf), 1);
+    semaphore.read(&mut buf).unwrap();
+    assert_eq!(u64::from_ne_bytes(buf), 1);
+    assert_eq!(semaphore.read(&mut buf), Err(LinuxError::EAGAIN));
+}
