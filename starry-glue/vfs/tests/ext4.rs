@@ -442,8 +442,8 @@ fn list_names(ctx: &FsContext, path: &str, batch: usize, used: usize) -> Vec<Str
 
 /// Creates `count` files with content in a new directory, lists it in
 /// partial batches, removes every second file, lists again and runs e2fsck.
-fn check_large_directory(count: usize) {
-    let image = Image::new(build_tree);
+fn check_large_directory(count: usize, mke2fs_options: &[&str]) {
+    let image = Image::with_mke2fs_options(build_tree, mke2fs_options);
     let (fs, mut ctx) = image.context();
     ctx.mkdir_at(AT_FDCWD, "/big", 0o755).unwrap();
     let name_of = |i: usize| format!("entry_with_a_longer_name_{i:04}");
@@ -469,7 +469,7 @@ fn check_large_directory(count: usize) {
 #[test]
 fn indexed_directory_lists_and_checks() {
     // 300 names fill 4 directory blocks, which become an htree directory.
-    check_large_directory(300);
+    check_large_directory(300, &[]);
 }
 
 #[test]
@@ -480,7 +480,14 @@ fn fragmented_indexed_directory_checks() {
     // htree append path then overwrites i_blocks with a value computed
     // before that block was allocated, and e2fsck reports "i_blocks is 72,
     // should be 88".
-    check_large_directory(700);
+    check_large_directory(700, &[]);
+}
+
+#[test]
+fn fragmented_linear_directory_checks() {
+    // Without dir_index, directories stay linear and rsext4 grows them
+    // through a path that counts extent-tree blocks right.
+    check_large_directory(700, &["-O", "^dir_index"]);
 }
 
 #[test]

@@ -104,13 +104,20 @@ impl Image {
     /// Creates a tree with `build`, then a 64 MiB image of it with
     /// `mke2fs -t ext4 -b 4096 -d`.
     pub fn new(build: impl FnOnce(&Path)) -> Self {
+        Self::with_mke2fs_options(build, &[])
+    }
+
+    /// Like [`Image::new`], with extra `mke2fs` options such as `-O ^dir_index`.
+    pub fn with_mke2fs_options(build: impl FnOnce(&Path), options: &[&str]) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let tree = dir.path().join("tree");
         std::fs::create_dir(&tree).unwrap();
         build(&tree);
         let image = dir.path().join("root.img");
         let output = Command::new("mke2fs")
-            .args(["-q", "-F", "-t", "ext4", "-b", "4096", "-d"])
+            .args(["-q", "-F", "-t", "ext4", "-b", "4096"])
+            .args(options)
+            .arg("-d")
             .arg(&tree)
             .arg(&image)
             .arg("64M")
