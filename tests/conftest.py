@@ -1,0 +1,87 @@
+"""Fixtures for tests that boot the kernel under QEMU.
+
+Each test boots a fresh copy of the cached root image (never the persistent
+working disk), so tests do not see each other's files. The Linux reference
+(`scripts/reference.py`, qemu-aarch64 user mode on the same userland) gives
+the expected output where a test compares with Linux.
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+RUNNER = ROOT / "scripts" / "qemu_run.py"
+REFERENCE = ROOT / "scripts" / "reference.py"
+FRESH_DISK = ROOT / "images" / "fresh-disk.sh"
+
+# Seconds a single boot may take before the runner gives up. A cold
+# `import json, decimal, ...` under QEMU's emulation takes tens of seconds.
+BOOT_TIMEOUT = int(os.environ.get("QEMU_TEST_TIMEOUT", "300"))
+
+
+@dataclass
+class Run:
+    status: int
+    stdout: str
+    stderr: str
+
+    @property
+    def lines(self) -> list[str]:
+        return self.stdout.splitlines()
+
+
+def _normalise(raw: bytes) -> str:
+    # The console turns "\n" into "\r\n" as a Linux tty with ONLCR does.
+    return raw.decode("utf-8", "replace").replace("\r\n", "\n")
+
+
+def run_kernel(*args: str, disk: Path, timeout: int = BOOT_TIMEOUT,
+               stdin: bytes = b"", log: str | None = None) -> Run:
+    """Boot the kernel on `disk` with Python's arguments `args`."""
+    cmd = [sys.executable, str(RUNNER), "--no-build", "--disk", str(disk),
+           "--timeout", str(timeout)]
+    if log is not None:
+        cmd += ["--log", log]
+    proc = subprocess.run(cmd + ["--", *args], input=stdin,
+                          capture_output=True, timeout=timeout + 60)
+    return Run(proc.returncode, _normalise(proc.stdout), _normalise(proc.stderr))
+
+
+def run_reference(*args: str, timeout: int = BOOT_TIMEOUT) -> Run:
+    """Run Python with `args` on Linux (qemu-aarch64 user mode)."""
+    proc = subprocess.run([sys.executable, str(REFERENCE), *args],
+                          input=b"", capture_output=True, timeout=timeout)
+    return Run(proc.returncode, _normalise(proc.stdout), _normalise(proc.stderr))
+
+
+@pytest.fixture(scope="session")
+def built():
+    """Build the kernel and the root image once per test session."""
+    for recipe in ("kernel", "image"):
+        proc = subprocess.run(["just", recipe], cwd=ROOT,
+                              capture_output=True, text=True)
+        if proc.returncode != 0:
+            pytest.fail(f"`just {recipe}` failed:\n{proc.stdout}\n{proc.stderr}")
+
+
+@pytest.fixture
+def disk(built, tmp_path) -> Path:
+    """A fresh copy of the root image for one test."""
+    path = tmp_path / "disk.img"
+    subprocess.run(["bash", str(FRESH_DISK), str(path)], check=True,
+                   capture_output=True)
+    return path
+
+
+def e2fsck_clean(disk: Path) -> tuple[bool, str]:
+    """Check `disk` read-only with e2fsck; return (clean, report)."""
+    e2fsck = shutil.which("e2fsck") or "/usr/sbin/e2fsck"
+    proc = subprocess.run([e2fsck, "-fn", str(disk)], capture_output=True,
+                          text=True)
+    return proc.returncode == 0, proc.stdout + proc.stderr
