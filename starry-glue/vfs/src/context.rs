@@ -8,7 +8,7 @@ use alloc::{string::String, sync::Arc};
 
 use crate::{
     AT_FDCWD, CreateAttr, LinuxError, NodeType, OpenFlags, R_OK, RenameFlags, SetAttr, Stat,
-    StatFs, TimeSpec, VfsResult, W_OK, X_OK,
+    StatFs, VfsResult, W_OK, X_OK,
     fd::FdTable,
     file::{FileLike, open_location},
     path::{Location, MountTable, ParentAndName},
@@ -205,11 +205,16 @@ impl FsContext {
                 if flags.contains(OpenFlags::O_EXCL) {
                     return Err(LinuxError::EEXIST);
                 }
-                if existing.node().node_type() == NodeType::Symlink
+                let existing = if existing.node().node_type() == NodeType::Symlink
                     && !flags.contains(OpenFlags::O_NOFOLLOW)
                 {
                     // TODO: Linux creates the target of a dangling link; this returns ENOENT.
-                    return self.mounts.resolve(&target.parent, target.name, true);
+                    self.mounts.resolve(&target.parent, target.name, true)?
+                } else {
+                    existing
+                };
+                if existing.node().node_type() == NodeType::Directory {
+                    return Err(LinuxError::EISDIR);
                 }
                 Ok(existing)
             }
@@ -434,25 +439,6 @@ impl FsContext {
             return Err(LinuxError::EOPNOTSUPP);
         }
         location.node().set_attr(attr)
-    }
-
-    /// Sets timestamps; `None` leaves one unchanged. The caller resolves
-    /// `UTIME_NOW` to the current time.
-    pub fn set_times_at(
-        &self,
-        dirfd: i32,
-        path: &str,
-        atime: Option<TimeSpec>,
-        mtime: Option<TimeSpec>,
-        follow: bool,
-    ) -> VfsResult<()> {
-        let attr = SetAttr {
-            atime,
-            mtime,
-            ..SetAttr::default()
-        };
-        // utimensat with a null path acts on dirfd, which the caller passes as "".
-        self.set_attr_at(dirfd, path, attr, follow, true)
     }
 
     /// Sets the size of the regular file `path` (`truncate`).

@@ -534,7 +534,13 @@ fn metadata_changes_persist() {
     };
     ctx.set_attr_at(AT_FDCWD, "/sub", owner, true, false).unwrap();
     let time = TimeSpec::new(1_234_567_890, 0);
-    ctx.set_times_at(AT_FDCWD, "/hello.txt", Some(time), Some(time), true).unwrap();
+    let times = SetAttr {
+        atime: Some(time),
+        mtime: Some(time),
+        ..SetAttr::default()
+    };
+    ctx.set_attr_at(AT_FDCWD, "/hello.txt", times, true, false).unwrap();
+    assert_eq!(ctx.open_file(AT_FDCWD, "/sub", OpenFlags::O_CREAT, 0o644).map(|_| ()), Err(LinuxError::EISDIR));
 
     let stat = ctx.stat_at(AT_FDCWD, "/hello.txt", true, false).unwrap();
     assert_eq!(stat.mode, 0o104750);
