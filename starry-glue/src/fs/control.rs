@@ -58,8 +58,8 @@ pub fn fcntl(mem: &impl UserMemory, fs: &mut FsContext, fd: i32, cmd: i32, arg: 
             Ok(0)
         }
         F_GETLK => {
-            // Every process sees no lock held by another, because record
-            // locks only conflict between processes and there is one.
+            // No other process holds a lock, because record locks only
+            // conflict between processes and there is one.
             fs.fd_table.get(fd)?;
             UserOut::<i16>::new(arg)?.write(mem, &F_UNLCK)?;
             Ok(0)
@@ -109,7 +109,7 @@ pub fn ioctl(
     }
 }
 
-/// Answers the terminal requests that the console device leaves to the
+/// Handles the terminal requests that the console device leaves to the
 /// syscall layer.
 fn terminal_ioctl(mem: &impl UserMemory, cmd: u32, arg: usize) -> SysResult<isize> {
     match cmd {

@@ -45,7 +45,7 @@ impl FsContext {
         }
     }
 
-    /// Returns the mount table this process sees.
+    /// Returns the mount table of this process.
     pub fn mounts(&self) -> &Arc<MountTable> {
         &self.mounts
     }
@@ -451,13 +451,13 @@ impl FsContext {
         }
     }
 
-    /// Returns statistics of the file system that holds `path` (`statfs`).
+    /// Returns statistics of the file system that contains `path` (`statfs`).
     pub fn statfs_at(&self, dirfd: i32, path: &str, empty_path: bool) -> VfsResult<StatFs> {
         let location = self.location_at(dirfd, path, true, empty_path)?;
         self.mounts.filesystem_of(&location).statfs()
     }
 
-    /// Returns statistics of the file system that holds the file `fd` (`fstatfs`).
+    /// Returns statistics of the file system that contains the file `fd` (`fstatfs`).
     pub fn fstatfs(&self, fd: i32) -> VfsResult<StatFs> {
         let file = self.fd_table.get(fd)?;
         match file.location() {

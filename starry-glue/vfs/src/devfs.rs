@@ -34,7 +34,7 @@ pub trait CharDevice: Send + Sync {
     }
 
     /// Runs a device-specific `ioctl`, such as a termios request. `arg` is
-    /// the raw user argument. The syscall layer answers `TIOCGWINSZ` and
+    /// the raw user argument. The syscall layer handles `TIOCGWINSZ` and
     /// `TCGETS` for terminals itself when this returns `ENOTTY`.
     fn ioctl(&self, _cmd: u32, _arg: usize) -> VfsResult<usize> {
         Err(LinuxError::ENOTTY)

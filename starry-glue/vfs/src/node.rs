@@ -92,7 +92,7 @@ pub trait VfsNode: Send + Sync {
 
     /// Moves the entry `old_name` to `new_name` in `new_parent`, which belongs
     /// to the same file system. An existing target is replaced as POSIX
-    /// `rename` does, unless `flags` says otherwise.
+    /// `rename` does, unless `flags` requests otherwise.
     fn rename(
         &self,
         _old_name: &str,

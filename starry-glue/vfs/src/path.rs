@@ -233,7 +233,7 @@ impl MountTable {
 
     /// Resolves `path` from `base` (used when `path` is relative).
     ///
-    /// `follow_last` says whether a symbolic link in the last component is
+    /// `follow_last` selects whether a symbolic link in the last component is
     /// followed; links in earlier components always are, and so is the last
     /// one when the path ends with `/`.
     pub fn resolve(&self, base: &Location, path: &str, follow_last: bool) -> VfsResult<Location> {

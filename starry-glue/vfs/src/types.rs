@@ -168,7 +168,7 @@ pub struct SetAttr {
     pub mtime: Option<TimeSpec>,
 }
 
-/// Where `lseek` counts from.
+/// Origin and offset of an `lseek`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SeekFrom {
     Start(u64),
