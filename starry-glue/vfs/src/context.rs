@@ -5,6 +5,7 @@
 //! but only `faccessat` evaluates them.
 
 use alloc::{string::String, sync::Arc};
+use core::sync::atomic::{AtomicBool, Ordering};
 
 use crate::{
     AT_FDCWD, CreateAttr, LinuxError, NodeType, OpenFlags, R_OK, RenameFlags, SetAttr, Stat,
@@ -159,8 +160,12 @@ impl FsContext {
         mode: u32,
     ) -> VfsResult<Arc<dyn FileLike>> {
         if flags.contains(OpenFlags::O_TMPFILE) {
-            // TODO: O_TMPFILE needs unnamed inodes.
-            log::warn!("vfs: O_TMPFILE is not supported");
+            // TODO: O_TMPFILE needs unnamed inodes. Callers such as Python's
+            // tempfile fall back to a named file on EOPNOTSUPP.
+            static WARNED: AtomicBool = AtomicBool::new(false);
+            if !WARNED.swap(true, Ordering::Relaxed) {
+                log::warn!("vfs: O_TMPFILE is not supported; returning EOPNOTSUPP");
+            }
             return Err(LinuxError::EOPNOTSUPP);
         }
         let follow = !flags.contains(OpenFlags::O_NOFOLLOW);
