@@ -71,7 +71,10 @@ pub fn fcntl(mem: &impl UserMemory, fs: &mut FsContext, fd: i32, cmd: i32, arg: 
             Ok(0)
         }
         _ => {
-            warn!("fcntl: command {cmd} is not supported");
+            static WARNED: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+            if !WARNED.swap(true, core::sync::atomic::Ordering::Relaxed) {
+                warn!("fcntl: command {cmd} is not supported; returning EINVAL (logged once)");
+            }
             Err(LinuxError::EINVAL)
         }
     }

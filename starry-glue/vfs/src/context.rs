@@ -193,6 +193,10 @@ impl FsContext {
             if node_type == NodeType::Socket {
                 return Err(LinuxError::ENXIO);
             }
+            if node_type == NodeType::Fifo {
+                // TODO: named pipes need a pipe shared by the openers of one inode.
+                return Err(LinuxError::ENXIO);
+            }
             if flags.contains(OpenFlags::O_TRUNC) && flags.writable() && node_type == NodeType::Regular {
                 node.truncate(0)?;
             }
