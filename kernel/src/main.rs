@@ -23,6 +23,8 @@ mod disk;
 #[cfg(target_os = "none")]
 mod init;
 #[cfg(target_os = "none")]
+mod logger;
+#[cfg(target_os = "none")]
 mod power;
 #[cfg(target_os = "none")]
 mod runtime;
@@ -40,7 +42,7 @@ fn kernel_main(devices: axdriver::AllDevices) -> ! {
         Ok(args) => args,
         Err(err) => power::boot_failure(&alloc::format!("{err}")),
     };
-    axlog::set_max_level(&args.log);
-    info!("starry-python-kernel: starting {} in {}", args.init, args.cwd);
+    logger::set_level(&args.log);
+    info!("starting {} in {}", args.init, args.cwd);
     init::run_init(args, devices)
 }

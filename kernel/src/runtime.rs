@@ -9,27 +9,6 @@ use core::sync::atomic::{AtomicU64, Ordering};
 
 use axhal::mem::{MemRegionFlags, memory_regions, phys_to_virt};
 
-struct LogIfImpl;
-
-#[crate_interface::impl_interface]
-impl axlog::LogIf for LogIfImpl {
-    fn console_write_str(s: &str) {
-        crate::console::write_bytes(s.as_bytes());
-    }
-
-    fn current_time() -> core::time::Duration {
-        axhal::time::monotonic_time()
-    }
-
-    fn current_cpu_id() -> Option<usize> {
-        Some(0)
-    }
-
-    fn current_task_id() -> Option<u64> {
-        axtask::current_may_uninit().map(|task| task.id().as_u64())
-    }
-}
-
 /// Gives the page allocator the largest free RAM region and the byte
 /// allocator the others. Anything needed from the device tree must be copied
 /// out before (see `bootinfo`), because QEMU places it in free RAM.
@@ -83,10 +62,9 @@ fn rust_main(cpu_id: usize, dtb: usize) -> ! {
     axhal::percpu::init_primary(cpu_id);
     axhal::init_early(cpu_id, dtb);
     crate::trap::init();
-    axlog::init();
     // The ArceOS crates log their start-up at info; only warnings show until
     // the command line sets the level.
-    axlog::set_max_level("warn");
+    crate::logger::init(log::LevelFilter::Warn);
     crate::bootinfo::capture();
 
     init_allocator();
