@@ -63,6 +63,13 @@ def parse_runner_options(options: list[str]) -> argparse.Namespace:
                         help="do not rebuild the kernel or the image first")
     parser.add_argument("--memory", default="1G",
                         help="guest memory (default: 1G, the size the kernel is configured for)")
+    parser.add_argument("--init", default=PYTHON, metavar="PATH",
+                        help=f"program to run as init, an absolute path on the disk; the "
+                             f"arguments after `--` go to it (default: {PYTHON})")
+    parser.add_argument("--stats", action="store_true",
+                        help="make the kernel print `starry-stats:` lines: a marker at the "
+                             "first user instruction, and syscall, page-fault and memory "
+                             "counters when init exits")
     return parser.parse_args(options)
 
 
@@ -108,10 +115,11 @@ def read_guest_env() -> list[str]:
     return [line for line in lines if line and not line.startswith("#")]
 
 
-def bootargs(python_args: list[str], log: str) -> str:
-    argv = [PYTHON, *python_args]
-    return (f"init={PYTHON} cwd={PYTHON_CWD} argv={hex_list(argv)} "
-            f"env={hex_list(read_guest_env())} log={log}")
+def bootargs(python_args: list[str], log: str, init: str = PYTHON, stats: bool = False) -> str:
+    argv = [init, *python_args]
+    append = (f"init={init} cwd={PYTHON_CWD} argv={hex_list(argv)} "
+              f"env={hex_list(read_guest_env())} log={log}")
+    return append + " stats=on" if stats else append
 
 
 def qemu_command(disk: Path, append: str, memory: str) -> list[str]:
@@ -180,7 +188,9 @@ def main() -> int:
         build_kernel()
     elif not KERNEL_BIN.exists():
         fail(f"{KERNEL_BIN.relative_to(ROOT)} is missing; run `just kernel`", 2)
-    append = bootargs(python_args, opts.log)
+    if not opts.init.startswith("/"):
+        fail(f"--init {opts.init}: expected an absolute path", 2)
+    append = bootargs(python_args, opts.log, opts.init, opts.stats)
     timeout = choose_timeout(opts)
 
     if opts.disk:

@@ -57,6 +57,7 @@ fn read_whole_file(fs: &FsContext, path: &str) -> Result<Vec<u8>, LinuxError> {
 /// Syncs and unmounts every file system, then ends QEMU with init's status.
 fn on_init_exit(status: ExitStatus) -> ! {
     debug!("init exited: {status:?}");
+    crate::stats::report_exit(status.shell_status());
     if let Some(mounts) = MOUNTS.get() {
         if let Err(err) = mounts.sync_all() {
             error!("syncing the file systems failed: {err:?}");
@@ -109,6 +110,7 @@ pub fn run_init(args: BootArgs, mut devices: axdriver::AllDevices) -> ! {
                 .kernel_stack_top()
                 .expect("the init task has a kernel stack");
             let context = UspaceContext::new(entry, VirtAddr::from(sp), 0);
+            crate::stats::user_entry();
             // SAFETY: the task's page table (set below with
             // `set_page_table_root`) maps the program, and `kstack_top` is
             // the top of this task's own kernel stack, unused from here on.

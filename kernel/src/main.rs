@@ -29,6 +29,8 @@ mod power;
 #[cfg(target_os = "none")]
 mod runtime;
 #[cfg(target_os = "none")]
+mod stats;
+#[cfg(target_os = "none")]
 mod trap;
 
 #[cfg(not(target_os = "none"))]
@@ -38,6 +40,7 @@ fn main() {}
 #[cfg(target_os = "none")]
 fn kernel_main(devices: axdriver::AllDevices) -> ! {
     let cmdline = bootinfo::bootargs();
+    stats::init(cmdline);
     let args = match bootargs::parse(cmdline) {
         Ok(args) => args,
         Err(err) => power::boot_failure(&alloc::format!("{err}")),

@@ -17,7 +17,9 @@ fn handle_syscall(tf: &TrapFrame, nr: usize) -> isize {
     // The exception entry masked interrupts; a syscall may sleep, so it runs
     // with them enabled.
     axhal::asm::enable_irqs();
+    let start = crate::stats::start();
     let ret = starry_glue::handle_syscall(nr, args);
+    crate::stats::end_syscall(nr, start);
     axhal::asm::disable_irqs();
     ret
 }
@@ -27,7 +29,10 @@ fn handle_page_fault(vaddr: VirtAddr, access: PageFaultFlags, is_user: bool) -> 
     let Some(thread) = try_current_thread() else {
         return false;
     };
-    if thread.process.aspace.lock().handle_page_fault(vaddr, access) {
+    let start = crate::stats::start();
+    let handled = thread.process.aspace.lock().handle_page_fault(vaddr, access);
+    crate::stats::end_page_fault(is_user, start);
+    if handled {
         return true;
     }
     if is_user {
