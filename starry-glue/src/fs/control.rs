@@ -37,8 +37,9 @@ pub const FIOCLEX: u32 = 0x5451;
 const CONSOLE_ROWS: u16 = 24;
 const CONSOLE_COLUMNS: u16 = 80;
 
-/// Runs `fcntl` on the descriptor `fd` of `fs`.
-pub fn fcntl(mem: &impl UserMemory, fs: &mut FsContext, fd: i32, cmd: i32, arg: usize) -> SysResult<isize> {
+/// Runs `fcntl` on the descriptor `fd` of `fs`, except `F_GETLK`, which
+/// [`fcntl_getlk`] handles after the lock on `fs` is released.
+pub fn fcntl(fs: &mut FsContext, fd: i32, cmd: i32, arg: usize) -> SysResult<isize> {
     match cmd {
         F_DUPFD | F_DUPFD_CLOEXEC => {
             let file = fs.fd_table.get(fd)?;
@@ -57,13 +58,6 @@ pub fn fcntl(mem: &impl UserMemory, fs: &mut FsContext, fd: i32, cmd: i32, arg: 
             file.set_status_flags(OpenFlags::from_bits_retain(arg as u32));
             Ok(0)
         }
-        F_GETLK => {
-            // No other process holds a lock, because record locks only
-            // conflict between processes and there is one.
-            fs.fd_table.get(fd)?;
-            UserOut::<i16>::new(arg)?.write(mem, &F_UNLCK)?;
-            Ok(0)
-        }
         F_SETLK | F_SETLKW => {
             // TODO: record locks are granted without being recorded, which is
             // right while one process runs; with several they must conflict.
@@ -80,18 +74,26 @@ pub fn fcntl(mem: &impl UserMemory, fs: &mut FsContext, fd: i32, cmd: i32, arg: 
     }
 }
 
-/// Runs `ioctl` on `file`, open as descriptor `fd` of `fs`.
+/// Runs `fcntl(F_GETLK)`: sets `l_type` of the `struct flock` at `arg` to
+/// `F_UNLCK`, because record locks only conflict between processes and
+/// there is one.
+pub fn fcntl_getlk(mem: &impl UserMemory, arg: usize) -> SysResult<isize> {
+    UserOut::<i16>::new(arg)?.write(mem, &F_UNLCK)?;
+    Ok(0)
+}
+
+/// Runs `ioctl` on `file`, open as descriptor `fd`. The caller holds no
+/// lock, so that device handlers may copy to and from user memory.
 pub fn ioctl(
     mem: &impl UserMemory,
-    fs: &mut FsContext,
-    fd: i32,
+    set_close_on_exec: impl FnOnce(bool) -> SysResult<()>,
     file: &Arc<dyn FileLike>,
     cmd: u32,
     arg: usize,
 ) -> SysResult<isize> {
     match cmd {
         FIOCLEX | FIONCLEX => {
-            fs.fd_table.set_close_on_exec(fd, cmd == FIOCLEX)?;
+            set_close_on_exec(cmd == FIOCLEX)?;
             return Ok(0);
         }
         FIONBIO => {

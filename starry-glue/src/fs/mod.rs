@@ -448,15 +448,20 @@ impl FsSyscalls for Handler {
 
     fn sys_fcntl(&mut self, fd: Fd, cmd: u32, arg: usize) -> SysResult<isize> {
         debug!("fcntl({fd:?}, {cmd}, {arg:#x})");
-        let mem = self.mem();
-        self.with_fs(|fs| control::fcntl(mem, fs, fd.raw(), cmd as i32, arg))
+        let cmd = cmd as i32;
+        if cmd == control::F_GETLK {
+            self.file_of(fd.raw())?;
+            return control::fcntl_getlk(self.mem(), arg);
+        }
+        self.with_fs(|fs| control::fcntl(fs, fd.raw(), cmd, arg))
     }
 
     fn sys_ioctl(&mut self, fd: Fd, request: u32, arg: usize) -> SysResult<isize> {
         debug!("ioctl({fd:?}, {request:#x}, {arg:#x})");
         let file = self.file_of(fd.raw())?;
-        let mem = self.mem();
-        self.with_fs(|fs| control::ioctl(mem, fs, fd.raw(), &file, request, arg))
+        let set_close_on_exec =
+            |close_on_exec| self.with_fs(|fs| fs.fd_table.set_close_on_exec(fd.raw(), close_on_exec));
+        control::ioctl(self.mem(), set_close_on_exec, &file, request, arg)
     }
 
     fn sys_dup(&mut self, oldfd: Fd) -> SysResult<i32> {
