@@ -63,13 +63,24 @@ enum Device {
     Char(Arc<dyn CharDevice>),
 }
 
+/// Permission bits, owner and timestamps of a device node.
+#[derive(Clone, Copy)]
+struct DevMetadata {
+    mode: u32,
+    uid: u32,
+    gid: u32,
+    atime: TimeSpec,
+    mtime: TimeSpec,
+    ctime: TimeSpec,
+}
+
 /// A device node of the device directory.
 pub struct DevNode {
     id: NodeId,
     rdev: u64,
     device: Device,
     this: Weak<DevNode>,
-    metadata: Mutex<(u32, u32, u32, TimeSpec, TimeSpec, TimeSpec)>,
+    metadata: Mutex<DevMetadata>,
     clock: WallClock,
 }
 
@@ -81,7 +92,14 @@ impl DevNode {
             rdev,
             device,
             this: this.clone(),
-            metadata: Mutex::new((mode, 0, 0, now, now, now)),
+            metadata: Mutex::new(DevMetadata {
+                mode,
+                uid: 0,
+                gid: 0,
+                atime: now,
+                mtime: now,
+                ctime: now,
+            }),
             clock,
         })
     }
@@ -97,21 +115,21 @@ impl VfsNode for DevNode {
     }
 
     fn stat(&self) -> VfsResult<Stat> {
-        let (mode, uid, gid, atime, mtime, ctime) = *self.metadata.lock();
+        let metadata = *self.metadata.lock();
         Ok(Stat {
             dev: self.id.dev,
             ino: self.id.ino,
-            mode: NodeType::CharDevice.mode_bits() | mode,
+            mode: NodeType::CharDevice.mode_bits() | metadata.mode,
             nlink: 1,
-            uid,
-            gid,
+            uid: metadata.uid,
+            gid: metadata.gid,
             rdev: self.rdev,
             size: 0,
             blksize: 4096,
             blocks: 0,
-            atime,
-            mtime,
-            ctime,
+            atime: metadata.atime,
+            mtime: metadata.mtime,
+            ctime: metadata.ctime,
         })
     }
 
@@ -119,21 +137,21 @@ impl VfsNode for DevNode {
         let now = (self.clock)();
         let mut metadata = self.metadata.lock();
         if let Some(mode) = attr.mode {
-            metadata.0 = mode & 0o7777;
+            metadata.mode = mode & 0o7777;
         }
         if let Some(uid) = attr.uid {
-            metadata.1 = uid;
+            metadata.uid = uid;
         }
         if let Some(gid) = attr.gid {
-            metadata.2 = gid;
+            metadata.gid = gid;
         }
         if let Some(atime) = attr.atime {
-            metadata.3 = atime;
+            metadata.atime = atime;
         }
         if let Some(mtime) = attr.mtime {
-            metadata.4 = mtime;
+            metadata.mtime = mtime;
         }
-        metadata.5 = now;
+        metadata.ctime = now;
         Ok(())
     }
 

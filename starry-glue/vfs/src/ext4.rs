@@ -188,11 +188,12 @@ fn timestamp(time: TimeSpec) -> Ext4Timestamp {
     Ext4Timestamp::new(time.sec, time.nsec)
 }
 
-/// Directory positions of the last `read_dir` call: entry index to cursor.
-struct DirPositions {
-    ino: u32,
-    positions: Vec<(u64, DirectoryCursor)>,
-}
+/// Number of directories whose `read_dir` positions are kept.
+const DIR_POSITION_SLOTS: usize = 16;
+
+/// Entry index to cursor, for the entries returned by the last `read_dir`
+/// call on one directory.
+type DirPositions = Vec<(u64, DirectoryCursor)>;
 
 struct Ext4Inner {
     mount: Mutex<MountedExt4>,
@@ -202,7 +203,9 @@ struct Ext4Inner {
     live_nodes: Mutex<BTreeMap<u32, usize>>,
     /// Inodes without names that live nodes still use.
     orphans: Mutex<BTreeSet<u32>>,
-    dir_positions: Mutex<Option<DirPositions>>,
+    /// `read_dir` positions by directory inode number, so that listing a
+    /// directory in several calls does not read it again from the start.
+    dir_positions: Mutex<BTreeMap<u32, DirPositions>>,
     unmounted: AtomicBool,
 }
 
@@ -245,7 +248,7 @@ impl Ext4Fs {
                 root_ino,
                 live_nodes: Mutex::new(BTreeMap::new()),
                 orphans: Mutex::new(BTreeSet::new()),
-                dir_positions: Mutex::new(None),
+                dir_positions: Mutex::new(BTreeMap::new()),
                 unmounted: AtomicBool::new(false),
             }),
         }))
@@ -359,10 +362,7 @@ impl Ext4Node {
     }
 
     fn forget_dir_positions(&self) {
-        let mut positions = self.fs.dir_positions.lock();
-        if positions.as_ref().is_some_and(|p| p.ino == self.ino.raw()) {
-            *positions = None;
-        }
+        self.fs.dir_positions.lock().remove(&self.ino.raw());
     }
 
     /// Returns the cursor of entry `index`, from the positions of the last
@@ -371,10 +371,11 @@ impl Ext4Node {
         if index == 0 {
             return Ok(Some(DirectoryCursor::Start));
         }
-        let cached = self.fs.dir_positions.lock().as_ref().and_then(|p| {
-            (p.ino == self.ino.raw())
-                .then(|| p.positions.iter().find(|(i, _)| *i == index).map(|(_, c)| *c))
-                .flatten()
+        let cached = self.fs.dir_positions.lock().get(&self.ino.raw()).and_then(|positions| {
+            positions
+                .iter()
+                .find(|(position, _)| *position == index)
+                .map(|(_, cursor)| *cursor)
         });
         if let Some(cursor) = cached {
             return Ok(Some(cursor));
@@ -748,10 +749,11 @@ impl VfsNode for Ext4Node {
                 name: String::from_utf8_lossy(&entry.name).into_owned(),
             });
         }
-        *self.fs.dir_positions.lock() = Some(DirPositions {
-            ino: self.ino.raw(),
-            positions,
-        });
+        let mut cache = self.fs.dir_positions.lock();
+        if cache.len() >= DIR_POSITION_SLOTS && !cache.contains_key(&self.ino.raw()) {
+            cache.pop_first();
+        }
+        cache.insert(self.ino.raw(), positions);
         Ok(entries)
     }
 

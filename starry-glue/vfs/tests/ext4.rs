@@ -417,6 +417,28 @@ fn directory_listing_in_small_batches() {
     dir.seek(SeekFrom::Start(0)).unwrap();
     assert_eq!(dir.read_dir(400).unwrap().len(), 302);
     drop(dir);
+
+    // Two listings of one directory and one of another, interleaved.
+    let open_dir = |ctx: &mut FsContext, path: &str| {
+        let fd = ctx.open_at(AT_FDCWD, path, OpenFlags::O_DIRECTORY, 0).unwrap();
+        ctx.fd_table.get(fd).unwrap()
+    };
+    let listings = [open_dir(&mut ctx, "/many"), open_dir(&mut ctx, "/sub"), open_dir(&mut ctx, "/many")];
+    let mut seen = [0usize; 3];
+    loop {
+        let mut progress = false;
+        for (listing, count) in listings.iter().zip(&mut seen) {
+            let batch = listing.read_dir(7).unwrap();
+            listing.advance_dir(batch.len() as u64);
+            *count += batch.len();
+            progress |= !batch.is_empty();
+        }
+        if !progress {
+            break;
+        }
+    }
+    assert_eq!(seen, [302, 3, 302]);
+    drop(listings);
     unmount(fs.as_ref(), ctx);
 }
 
