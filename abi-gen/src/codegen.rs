@@ -16,6 +16,7 @@ pub fn generate(spec: &Spec, spec_path: &str) -> TokenStream {
     let numbers = generate_numbers(spec);
     let traits = generate_traits(spec);
     let calls = generate_calls(spec);
+    let formats = crate::trace_codegen::generate_formats(spec);
     let arch_modules = ARCHES
         .iter()
         .enumerate()
@@ -46,6 +47,8 @@ pub fn generate(spec: &Spec, spec_path: &str) -> TokenStream {
         pub mod calls {
             #calls
         }
+
+        #formats
 
         #(#arch_modules)*
     }
@@ -101,6 +104,7 @@ fn generate_entries(spec: &Spec) -> TokenStream {
             let kind = arg_kind_info(arg);
             quote!(crate::ArgInfo { name: #arg_name, kind: #kind })
         });
+        let classes = Literal::u8_unsuffixed(entry.classes);
         let doc = format!("Metadata of `{name}`.");
         quote! {
             #[doc = #doc]
@@ -114,6 +118,8 @@ fn generate_entries(spec: &Spec) -> TokenStream {
                 note: #note,
                 nr: [#(#numbers),*],
                 stub_calls: crate::stats::StubCounter::new(),
+                classes: crate::TraceClasses::from_bits_retain(#classes),
+                counters: crate::trace::CallCounters::new(),
             };
         }
     });
@@ -491,6 +497,8 @@ fn generate_call(entry: &Entry) -> TokenStream {
             }
             crate::decode::trace_entry(&crate::entries::#info, &#raw);
             let result = decode_and_call(#handler, #raw);
+            #[cfg(feature = "checked")]
+            crate::trace::check_errno(&crate::entries::#info, &#raw, result.as_ref().err());
             crate::decode::finish(&crate::entries::#info, &#raw, result)
         }
     }
@@ -518,6 +526,7 @@ fn generate_arch_module(spec: &Spec, slot: usize, arch: &str) -> TokenStream {
         let shim = format_ident!("{}", entry.name);
         quote!(#number => crate::calls::#shim(handler, args),)
     });
+    let format_arms = crate::trace_codegen::format_arms(&numbered);
     let doc = format!("Dispatch and metadata for {arch} syscall numbers.");
     let table_doc = format!("Spec entries indexed by {arch} syscall number.");
 
@@ -552,6 +561,36 @@ fn generate_arch_module(spec: &Spec, slot: usize, arch: &str) -> TokenStream {
             /// Name of syscall number `nr`.
             pub fn syscall_name(nr: usize) -> Option<&'static str> {
                 info(nr).map(|i| i.name)
+            }
+
+            /// Write call `nr` with raw arguments `raw` as strace shows it,
+            /// `name(arg, ...)`, reading strings and structs from `mem`.
+            /// `ret` is the value the call returned, or `None` before the
+            /// call. Unknown numbers are written as `syscall_<nr>(...)`.
+            pub fn format_call<M: crate::UserMemory>(
+                mem: &M,
+                nr: usize,
+                raw: &[usize; 6],
+                ret: ::core::option::Option<isize>,
+                out: &mut dyn ::core::fmt::Write,
+            ) -> ::core::fmt::Result {
+                match nr {
+                    #(#format_arms)*
+                    _ => crate::trace::format::unknown_call(out, nr, raw),
+                }
+            }
+
+            /// One strace line of call `nr`: the call, padded to column 40,
+            /// then `= ` and the result (see [`format_call`]).
+            pub fn trace_line<M: crate::UserMemory>(
+                mem: &M,
+                nr: usize,
+                raw: &[usize; 6],
+                ret: ::core::option::Option<isize>,
+            ) -> ::alloc::string::String {
+                crate::trace::format::line(info(nr).map(|i| i.ret), ret, |out| {
+                    format_call(mem, nr, raw, ret, out)
+                })
             }
         }
     }

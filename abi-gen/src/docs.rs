@@ -79,6 +79,10 @@ fn render_entry(out: &mut String, entry: &Entry) {
     }
     let _ = writeln!(out, "- Returns: {}", entry.ret.as_str());
     let _ = writeln!(out, "- Level: {}", entry.level.as_str());
+    let classes = entry.class_names();
+    if !classes.is_empty() {
+        let _ = writeln!(out, "- Trace classes: {}", classes.join(", "));
+    }
     if entry.errno.is_empty() {
         out.push_str("- Errors: none\n");
     } else {

@@ -23,6 +23,7 @@ mod spec;
 
 #[cfg(test)]
 mod tests;
+mod trace_codegen;
 
 /// Expand the ABI layer from the spec file named by the string literal.
 #[proc_macro]

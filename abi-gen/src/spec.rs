@@ -14,6 +14,11 @@ pub const ARCHES: [&str; 4] = ["aarch64", "riscv64", "x86_64", "loongarch64"];
 /// Families, in the order the traits and the docs list them.
 pub const FAMILIES: [&str; 5] = ["fs", "mm", "process", "time", "misc"];
 
+/// strace's `-e trace=` classes that an entry can belong to. `file`, `desc`
+/// and `memory` are derived from the arguments and the family; the spec's
+/// `class` field adds the others (and may repeat a derived one).
+pub const TRACE_CLASSES: [&str; 6] = ["file", "desc", "memory", "process", "signal", "network"];
+
 /// Maximum number of arguments a Linux system call takes.
 pub const MAX_ARGS: usize = 6;
 
@@ -230,6 +235,8 @@ struct RawEntry {
     level: String,
     #[serde(default)]
     note: String,
+    #[serde(default)]
+    class: Vec<String>,
 }
 
 /// Argument as written in the TOML file, before checking.
@@ -266,6 +273,9 @@ pub struct Entry {
     pub errno: Vec<String>,
     pub level: Level,
     pub note: String,
+    /// strace classes as a bit set indexed like [`TRACE_CLASSES`]: the
+    /// derived ones and those the spec lists.
+    pub classes: u8,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -752,6 +762,21 @@ fn check_entry(label: &str, raw: RawEntry) -> Result<Entry, SpecError> {
 
     let args = check_args(label, &raw.args)?;
 
+    let mut classes = derived_classes(family, &args, ret);
+    for (i, class) in raw.class.iter().enumerate() {
+        let Some(bit) = TRACE_CLASSES.iter().position(|c| c == class) else {
+            return Err(error(
+                label,
+                format!("class[{i}]"),
+                format!(
+                    "unknown trace class `{class}`; expected one of {}",
+                    TRACE_CLASSES.join(", ")
+                ),
+            ));
+        };
+        classes |= 1 << bit;
+    }
+
     Ok(Entry {
         name: raw.name,
         nr,
@@ -761,7 +786,46 @@ fn check_entry(label: &str, raw: RawEntry) -> Result<Entry, SpecError> {
         errno: raw.errno,
         level,
         note: raw.note.trim().to_string(),
+        classes,
     })
+}
+
+/// Classes that follow from an entry's shape, as strace assigns them: `file`
+/// for calls that take a path, `desc` for calls that take or return a file
+/// descriptor, `memory` for the mm family.
+fn derived_classes(family: Family, args: &[Arg], ret: Ret) -> u8 {
+    let class_bit = |name: &str| {
+        1u8 << TRACE_CLASSES
+            .iter()
+            .position(|c| *c == name)
+            .expect("the class is listed in TRACE_CLASSES")
+    };
+    let mut classes = 0;
+    if args.iter().any(|a| matches!(a.kind, ArgKind::Path { .. })) {
+        classes |= class_bit("file");
+    }
+    let takes_fd = args
+        .iter()
+        .any(|a| matches!(a.kind, ArgKind::Fd | ArgKind::DirFd | ArgKind::MmapFd));
+    if takes_fd || ret == Ret::Fd {
+        classes |= class_bit("desc");
+    }
+    if family == Family::Mm {
+        classes |= class_bit("memory");
+    }
+    classes
+}
+
+impl Entry {
+    /// Names of the entry's trace classes, in [`TRACE_CLASSES`] order.
+    pub fn class_names(&self) -> Vec<&'static str> {
+        TRACE_CLASSES
+            .iter()
+            .enumerate()
+            .filter(|(bit, _)| self.classes & (1 << bit) != 0)
+            .map(|(_, name)| *name)
+            .collect()
+    }
 }
 
 fn check_args(label: &str, raw_args: &[RawArg]) -> Result<Vec<Arg>, SpecError> {

@@ -2,6 +2,7 @@
 
 use crate::LinuxError;
 use crate::stats::StubCounter;
+use crate::trace::{CallCounters, TraceClasses};
 
 /// Architectures the spec gives numbers for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -130,6 +131,10 @@ pub struct SyscallInfo {
     pub nr: [Option<usize>; 4],
     /// Calls that reached the default (`ENOSYS`) body.
     pub stub_calls: StubCounter,
+    /// strace classes (`-e trace=%file`), derived and from the spec.
+    pub classes: TraceClasses,
+    /// Counts for the summary, and whether the trace filter selects it.
+    pub counters: CallCounters,
 }
 
 impl SyscallInfo {

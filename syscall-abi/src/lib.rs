@@ -16,6 +16,7 @@ mod flags;
 mod info;
 pub mod stats;
 mod structs;
+pub mod trace;
 mod types;
 mod user;
 
@@ -23,6 +24,7 @@ pub use axerrno::LinuxError;
 pub use flags::*;
 pub use info::*;
 pub use structs::*;
+pub use trace::TraceClasses;
 pub use types::*;
 pub use user::*;
 
@@ -44,20 +46,20 @@ pub trait SyscallContext {
 abi_gen::generate_abi!("../spec/syscalls.toml");
 
 #[cfg(target_arch = "aarch64")]
-pub use aarch64::{ARCH, dispatch, info, syscall_name};
+pub use aarch64::{ARCH, dispatch, format_call, info, syscall_name, trace_line};
 #[cfg(not(any(
     target_arch = "aarch64",
     target_arch = "riscv64",
     target_arch = "x86_64",
     target_arch = "loongarch64"
 )))]
-pub use aarch64::{ARCH, dispatch, info, syscall_name};
+pub use aarch64::{ARCH, dispatch, format_call, info, syscall_name, trace_line};
 #[cfg(target_arch = "loongarch64")]
-pub use loongarch64::{ARCH, dispatch, info, syscall_name};
+pub use loongarch64::{ARCH, dispatch, format_call, info, syscall_name, trace_line};
 #[cfg(target_arch = "riscv64")]
-pub use riscv64::{ARCH, dispatch, info, syscall_name};
+pub use riscv64::{ARCH, dispatch, format_call, info, syscall_name, trace_line};
 #[cfg(target_arch = "x86_64")]
-pub use x86_64::{ARCH, dispatch, info, syscall_name};
+pub use x86_64::{ARCH, dispatch, format_call, info, syscall_name, trace_line};
 
 /// Name of syscall number `nr` on architecture `arch`.
 pub fn syscall_name_for(arch: Arch, nr: usize) -> Option<&'static str> {

@@ -30,6 +30,7 @@ impl MockMemory {
         Ok(start)
     }
 
+    #[allow(dead_code)]
     pub fn put(&self, addr: usize, bytes: &[u8]) {
         let start = addr - self.base;
         self.data.borrow_mut()[start..start + bytes.len()].copy_from_slice(bytes);
