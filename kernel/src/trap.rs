@@ -6,10 +6,14 @@ use axhal::{
 };
 use axcpu::trap::SYSCALL;
 use memory_addr::VirtAddr;
-use starry_glue::process::{ExitStatus, exit_current_process, try_current_thread};
+use starry_glue::process::{
+    ExitStatus, Thread, current_thread, exit_current_process, signal, try_current_thread,
+};
 
 /// SIGSEGV, the signal of a bad memory access.
 const SIGSEGV: u32 = 11;
+/// The rt_sigreturn syscall number on aarch64.
+const SYS_RT_SIGRETURN: usize = 139;
 
 #[register_trap_handler(SYSCALL)]
 fn handle_syscall(tf: &TrapFrame, nr: usize) -> isize {
@@ -36,10 +40,10 @@ fn handle_page_fault(vaddr: VirtAddr, access: PageFaultFlags, is_user: bool) -> 
         return true;
     }
     if is_user {
-        // NOTE: signals are not delivered yet, so a bad access kills the
-        // process even when it installed a SIGSEGV handler.
         debug!("SIGSEGV: {access:?} access to {vaddr:#x}");
-        exit_current_process(ExitStatus::Signal(SIGSEGV));
+        raise_fault_signal(&thread, SIGSEGV, signal::SEGV_MAPERR, vaddr.as_usize());
+        // The handler runs when the exception returns (`deliver_pending`).
+        return true;
     }
     // A kernel access to an unmapped user address: user copies check the
     // address space first, so this is a kernel bug and axcpu panics.
@@ -172,10 +176,16 @@ extern "C" fn handle_user_sync_exception(tf: &mut TrapFrame) {
     unsafe { core::arch::asm!("mrs {}, esr_el1", out(reg) esr, options(nomem, nostack)) };
     let class = esr >> 26;
     let signal = match class {
+        EC_SVC64 if tf.r[8] as usize == SYS_RT_SIGRETURN => {
+            signal::sigreturn(tf);
+            signal::deliver_pending(tf);
+            return;
+        }
         EC_SVC64 | EC_IABT_LOWER | EC_DABT_LOWER => {
             // SAFETY: this is axcpu's own handler for these exception
             // classes, called with the frame its entry code would pass.
             unsafe { handle_sync_exception(tf) };
+            signal::deliver_pending(tf);
             return;
         }
         EC_BRK64 => SIGTRAP,
@@ -189,5 +199,17 @@ extern "C" fn handle_user_sync_exception(tf: &mut TrapFrame) {
         "signal {signal}: exception class {class:#x} at {:#x} (ESR {esr:#x})",
         tf.elr
     );
-    exit_current_process(ExitStatus::Signal(signal));
+    let thread = current_thread();
+    raise_fault_signal(&thread, signal, signal::ILL_ILLOPC, tf.elr as usize);
+    signal::deliver_pending(tf);
+}
+
+/// Raises the fault signal `sig` on `thread`: its handler runs when the
+/// exception returns, or the process ends when no handler can run (none is
+/// installed or the signal is blocked), as on Linux.
+fn raise_fault_signal(thread: &Thread, sig: u32, code: i32, addr: usize) {
+    if !signal::has_live_handler(thread, sig) {
+        exit_current_process(ExitStatus::Signal(sig));
+    }
+    signal::send_signal(thread, sig, signal::SigInfo { code, value: addr });
 }

@@ -5,6 +5,8 @@ pub mod stack;
 #[cfg(target_os = "none")]
 pub mod loader;
 #[cfg(target_os = "none")]
+pub mod signal;
+#[cfg(target_os = "none")]
 mod state;
 #[cfg(target_os = "none")]
 mod syscalls;

@@ -168,6 +168,8 @@ pub struct Thread {
     /// The blocked-signal mask (bit `n - 1` for signal `n`).
     pub sigmask: AtomicU64,
     pub altstack: Mutex<AltStack>,
+    /// Pending signals (index `n - 1` for signal `n`) with their siginfo.
+    pub pending: Mutex<[Option<super::signal::SigInfo>; NSIG]>,
 }
 
 impl Thread {
@@ -182,6 +184,7 @@ impl Thread {
                 flags: SS_DISABLE,
                 size: 0,
             }),
+            pending: Mutex::new([None; NSIG]),
         })
     }
 

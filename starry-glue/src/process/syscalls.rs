@@ -12,19 +12,17 @@ use syscall_abi::{
     SyscallContext, Timeval, UserIn, UserOut, UserOutBytes, WaitOptions,
 };
 
-use super::{AltStack, ExitStatus, NSIG, RLIM_NLIMITS, RLimit, SS_DISABLE, SigAction, exit_current_process};
+use super::{
+    AltStack, ExitStatus, NSIG, RLIM_NLIMITS, RLimit, SS_DISABLE, SigAction, exit_current_process,
+    signal::{self, SI_TKILL, SI_USER, SigInfo},
+};
 use crate::Handler;
 
 const SIGKILL: i32 = 9;
 const SIGSEGV: u32 = 11;
 const SIGSTOP: i32 = 19;
-/// Signals whose default action is to do nothing: SIGCHLD, SIGCONT, SIGURG
-/// and SIGWINCH.
-const DEFAULT_IGNORED: [i32; 4] = [17, 18, 23, 28];
 /// Bits of the signals that can never be blocked.
 const UNBLOCKABLE: u64 = (1 << (SIGKILL - 1)) | (1 << (SIGSTOP - 1));
-/// `SIG_IGN` as a handler address.
-const SIG_IGN: usize = 1;
 
 const SIG_BLOCK: i32 = 0;
 const SIG_UNBLOCK: i32 = 1;
@@ -64,24 +62,19 @@ impl Handler {
         pid == 0 || pid == self.process().pid as i32
     }
 
-    /// Sends `sig` to the calling process. Signal 0 only checks that the
+    /// Sends `sig` to the calling thread with `si_code` `code`; it is
+    /// delivered when the syscall returns. Signal 0 only checks that the
     /// target exists.
-    fn signal_self(&mut self, sig: i32) -> SysResult<()> {
+    fn signal_self(&mut self, sig: i32, code: i32) -> SysResult<()> {
         if sig == 0 {
             return Ok(());
         }
         check_signal(sig)?;
-        let action = self.process().sigactions.lock()[sig as usize - 1];
-        let blocked = self.thread().sigmask() & (1 << (sig - 1)) != 0;
-        if action.handler == SIG_IGN || (action.handler == 0 && DEFAULT_IGNORED.contains(&sig)) {
-            return Ok(());
-        }
-        if action.handler == 0 && !blocked {
-            exit_current_process(ExitStatus::Signal(sig as u32));
-        }
-        // NOTE: handlers do not run yet (no signal frames), and blocked
-        // signals are not kept pending.
-        warn!("signal {sig} to self not delivered: handlers and pending signals are not supported");
+        let info = SigInfo {
+            code,
+            value: self.process().pid as usize,
+        };
+        signal::send_signal(self.thread(), sig as u32, info);
         Ok(())
     }
 
@@ -207,7 +200,7 @@ impl ProcessSyscalls for Handler {
             check_signal(sig)?;
         }
         if self.is_self(pid) || pid == -1 || pid == -(self.process().pid as i32) {
-            self.signal_self(sig)
+            self.signal_self(sig, SI_USER)
         } else {
             Err(LinuxError::ESRCH)
         }
@@ -221,7 +214,7 @@ impl ProcessSyscalls for Handler {
             check_signal(sig)?;
         }
         if tid == self.thread().tid as i32 {
-            self.signal_self(sig)
+            self.signal_self(sig, SI_TKILL)
         } else {
             Err(LinuxError::ESRCH)
         }
@@ -235,7 +228,7 @@ impl ProcessSyscalls for Handler {
             check_signal(sig)?;
         }
         if tgid == self.process().pid as i32 && tid == self.thread().tid as i32 {
-            self.signal_self(sig)
+            self.signal_self(sig, SI_TKILL)
         } else {
             Err(LinuxError::ESRCH)
         }
@@ -373,8 +366,10 @@ impl ProcessSyscalls for Handler {
     }
 
     fn sys_rt_sigreturn(&mut self) -> SysResult<isize> {
-        // No signal frame was ever pushed, so the frame is invalid; Linux
-        // kills the process with SIGSEGV in that case.
+        // The kernel's exception entry runs rt_sigreturn itself
+        // (`signal::sigreturn`) because it needs the trap frame, so a call
+        // that gets here has no frame to return to. Linux kills the process
+        // with SIGSEGV for a bad frame.
         exit_current_process(ExitStatus::Signal(SIGSEGV))
     }
 

@@ -1,0 +1,282 @@
+//! Signal delivery: pending signals of a thread, the arm64 signal frame
+//! (`struct rt_sigframe` of Linux's `arch/arm64/kernel/signal.c`) and
+//! rt_sigreturn.
+//!
+//! Signals are delivered when the thread returns to user mode from a
+//! synchronous exception (a syscall or a fault); the kernel's exception
+//! entry calls [`deliver_pending`] there.
+
+use axcpu::FpState;
+use axerrno::LinuxError;
+use axhal::context::TrapFrame;
+
+use super::{ExitStatus, NSIG, SS_DISABLE, Thread, current_thread, exit_current_process};
+
+type SysResult<T = ()> = Result<T, LinuxError>;
+
+pub const SIGKILL: u32 = 9;
+pub const SIGSEGV: u32 = 11;
+pub const SIGSTOP: u32 = 19;
+
+/// Signals whose default action is to do nothing: SIGCHLD, SIGCONT, SIGURG
+/// and SIGWINCH. The stop signals (SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU) are
+/// ignored too, because there is no job control.
+const DEFAULT_IGNORED: [u32; 8] = [17, 18, 23, 28, 19, 20, 21, 22];
+
+/// `SIG_DFL` and `SIG_IGN` as handler addresses.
+const SIG_DFL: usize = 0;
+const SIG_IGN: usize = 1;
+
+const SA_ONSTACK: u64 = 0x0800_0000;
+const SA_RESTORER: u64 = 0x0400_0000;
+const SA_NODEFER: u64 = 0x4000_0000;
+const SA_RESETHAND: u64 = 0x8000_0000;
+
+/// `si_code` values.
+pub const SI_USER: i32 = 0;
+pub const SI_TKILL: i32 = -6;
+pub const SEGV_MAPERR: i32 = 1;
+pub const ILL_ILLOPC: i32 = 1;
+
+/// Layout of the frame, in bytes (Linux 6.1, arm64).
+const SIGINFO_SIZE: usize = 128;
+/// `struct ucontext`: uc_flags, uc_link, uc_stack (24 bytes), uc_sigmask,
+/// 120 unused bytes, then `struct sigcontext` aligned to 16.
+const UC_STACK: usize = 16;
+const UC_SIGMASK: usize = 40;
+const UC_MCONTEXT: usize = 176;
+/// `struct sigcontext`: fault_address, regs[31], sp, pc, pstate, then
+/// `__reserved[4096]` aligned to 16.
+const SC_FAULT_ADDRESS: usize = 0;
+const SC_REGS: usize = 8;
+const SC_SP: usize = 256;
+const SC_PC: usize = 264;
+const SC_PSTATE: usize = 272;
+const SC_RESERVED: usize = 288;
+const SC_RESERVED_SIZE: usize = 4096;
+const UCONTEXT_SIZE: usize = UC_MCONTEXT + SC_RESERVED + SC_RESERVED_SIZE;
+/// `struct frame_record` (fp, lr) after the frame, which x29 points at.
+const FRAME_RECORD_SIZE: usize = 16;
+const FRAME_SIZE: usize = SIGINFO_SIZE + UCONTEXT_SIZE + FRAME_RECORD_SIZE;
+/// `struct fpsimd_context`: header (magic, size), fpsr, fpcr, vregs[32].
+const FPSIMD_MAGIC: u32 = 0x4650_8001;
+const FPSIMD_CONTEXT_SIZE: usize = 528;
+/// The PSTATE bits user code may change through a signal frame: the
+/// condition flags N, Z, C and V.
+const PSTATE_USER_MASK: u64 = 0xf000_0000;
+
+/// What a pending signal carries into its `siginfo_t`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SigInfo {
+    pub code: i32,
+    /// The sender's pid (kill, tgkill) or the fault address (faults).
+    pub value: usize,
+}
+
+fn bit(sig: u32) -> u64 {
+    1 << (sig - 1)
+}
+
+/// Makes `sig` pending on `thread`, unless its action ignores it. SIGKILL
+/// ends the process at once.
+pub fn send_signal(thread: &Thread, sig: u32, info: SigInfo) {
+    if sig == SIGKILL {
+        exit_current_process(ExitStatus::Signal(sig));
+    }
+    let action = thread.process.sigactions.lock()[sig as usize - 1];
+    if action.handler == SIG_IGN || (action.handler == SIG_DFL && DEFAULT_IGNORED.contains(&sig)) {
+        return;
+    }
+    thread.pending.lock()[sig as usize - 1] = Some(info);
+}
+
+/// Returns whether a fault signal `sig` would run a handler now: a handler is
+/// installed and the signal is not blocked. Otherwise the fault ends the
+/// process, as on Linux.
+pub fn has_live_handler(thread: &Thread, sig: u32) -> bool {
+    let action = thread.process.sigactions.lock()[sig as usize - 1];
+    action.handler != SIG_DFL && action.handler != SIG_IGN && thread.sigmask() & bit(sig) == 0
+}
+
+/// Takes the lowest pending signal that is not blocked.
+fn take_deliverable(thread: &Thread) -> Option<(u32, SigInfo)> {
+    let mask = thread.sigmask();
+    let mut pending = thread.pending.lock();
+    (1..=NSIG as u32)
+        .filter(|&sig| sig == SIGKILL || mask & bit(sig) == 0)
+        .find_map(|sig| pending[sig as usize - 1].take().map(|info| (sig, info)))
+}
+
+fn put(frame: &mut [u8], offset: usize, bytes: &[u8]) {
+    frame[offset..offset + bytes.len()].copy_from_slice(bytes);
+}
+
+fn get_u64(frame: &[u8], offset: usize) -> u64 {
+    u64::from_ne_bytes(frame[offset..offset + 8].try_into().unwrap())
+}
+
+/// Delivers the pending signals of the current thread that are not blocked:
+/// runs the default action, or sets up a frame so that `tf` returns into the
+/// handler. Called on every return to user mode from a synchronous
+/// exception.
+pub fn deliver_pending(tf: &mut TrapFrame) {
+    let Some(thread) = super::try_current_thread() else {
+        return;
+    };
+    while let Some((sig, info)) = take_deliverable(&thread) {
+        let action = thread.process.sigactions.lock()[sig as usize - 1];
+        match action.handler {
+            SIG_IGN => continue,
+            SIG_DFL if DEFAULT_IGNORED.contains(&sig) => continue,
+            SIG_DFL => exit_current_process(ExitStatus::Signal(sig)),
+            _ => {}
+        }
+        if let Err(err) = push_frame(&thread, tf, sig, info) {
+            // Linux kills the process with SIGSEGV when the frame cannot be
+            // written.
+            debug!("signal {sig}: writing the signal frame failed ({err:?})");
+            exit_current_process(ExitStatus::Signal(SIGSEGV));
+        }
+        if action.flags & SA_RESETHAND != 0 {
+            thread.process.sigactions.lock()[sig as usize - 1].handler = SIG_DFL;
+        }
+        // One handler at a time: the next pending signal is delivered when
+        // this handler returns through rt_sigreturn.
+        return;
+    }
+}
+
+fn push_frame(thread: &Thread, tf: &mut TrapFrame, sig: u32, info: SigInfo) -> SysResult {
+    let action = thread.process.sigactions.lock()[sig as usize - 1];
+    let altstack = *thread.altstack.lock();
+    let user_sp = tf.usp as usize;
+    let on_altstack = altstack.flags != SS_DISABLE
+        && (altstack.sp..altstack.sp + altstack.size).contains(&user_sp);
+    let top = if action.flags & SA_ONSTACK != 0 && altstack.flags != SS_DISABLE && !on_altstack {
+        altstack.sp + altstack.size
+    } else {
+        user_sp
+    };
+    let frame_addr = top.checked_sub(FRAME_SIZE).ok_or(LinuxError::EFAULT)? & !0xf;
+
+    let mut frame = alloc::vec![0u8; FRAME_SIZE];
+    // siginfo_t: si_signo, si_errno, si_code, then the union at 16.
+    put(&mut frame, 0, &(sig as i32).to_ne_bytes());
+    put(&mut frame, 8, &info.code.to_ne_bytes());
+    put(&mut frame, 16, &(info.value as u64).to_ne_bytes());
+
+    let uc = SIGINFO_SIZE;
+    put(&mut frame, uc + UC_STACK, &(altstack.sp as u64).to_ne_bytes());
+    let stack_flags = if altstack.flags == SS_DISABLE {
+        SS_DISABLE
+    } else if on_altstack {
+        1 // SS_ONSTACK
+    } else {
+        0
+    };
+    put(&mut frame, uc + UC_STACK + 8, &stack_flags.to_ne_bytes());
+    put(&mut frame, uc + UC_STACK + 16, &(altstack.size as u64).to_ne_bytes());
+    let old_mask = thread.sigmask();
+    put(&mut frame, uc + UC_SIGMASK, &old_mask.to_ne_bytes());
+
+    let sc = uc + UC_MCONTEXT;
+    let fault_address = if info.code > 0 { info.value as u64 } else { 0 };
+    put(&mut frame, sc + SC_FAULT_ADDRESS, &fault_address.to_ne_bytes());
+    for (i, reg) in tf.r.iter().enumerate() {
+        put(&mut frame, sc + SC_REGS + 8 * i, &reg.to_ne_bytes());
+    }
+    put(&mut frame, sc + SC_SP, &tf.usp.to_ne_bytes());
+    put(&mut frame, sc + SC_PC, &tf.elr.to_ne_bytes());
+    put(&mut frame, sc + SC_PSTATE, &tf.spsr.to_ne_bytes());
+
+    // The FP/SIMD registers still hold the user's values: the kernel is
+    // built soft-float and never touches them.
+    let mut fp = FpState::default();
+    fp.save();
+    let fpsimd = sc + SC_RESERVED;
+    put(&mut frame, fpsimd, &FPSIMD_MAGIC.to_ne_bytes());
+    put(&mut frame, fpsimd + 4, &(FPSIMD_CONTEXT_SIZE as u32).to_ne_bytes());
+    put(&mut frame, fpsimd + 8, &fp.fpsr.to_ne_bytes());
+    put(&mut frame, fpsimd + 12, &fp.fpcr.to_ne_bytes());
+    for (i, vreg) in fp.regs.iter().enumerate() {
+        put(&mut frame, fpsimd + 16 + 16 * i, &vreg.to_ne_bytes());
+    }
+    // The zero header after fpsimd_context ends the record list.
+
+    let record = SIGINFO_SIZE + UCONTEXT_SIZE;
+    put(&mut frame, record, &tf.r[29].to_ne_bytes());
+    put(&mut frame, record + 8, &tf.r[30].to_ne_bytes());
+
+    thread.process.aspace.lock().write(frame_addr, &frame)?;
+
+    let mut mask = old_mask | action.mask;
+    if action.flags & SA_NODEFER == 0 {
+        mask |= bit(sig);
+    }
+    thread
+        .sigmask
+        .store(mask & !(bit(SIGKILL) | bit(SIGSTOP)), core::sync::atomic::Ordering::Relaxed);
+
+    tf.r[0] = sig as u64;
+    tf.r[1] = frame_addr as u64;
+    tf.r[2] = (frame_addr + uc) as u64;
+    tf.r[29] = (frame_addr + record) as u64;
+    // NOTE: without SA_RESTORER the handler returns to address 0 and
+    // faults: there is no vDSO with a sigreturn trampoline. musl and glibc
+    // always set SA_RESTORER.
+    tf.r[30] = if action.flags & SA_RESTORER != 0 { action.restorer as u64 } else { 0 };
+    tf.usp = frame_addr as u64;
+    tf.elr = action.handler as u64;
+    Ok(())
+}
+
+/// rt_sigreturn: restores the registers, FP/SIMD state and signal mask
+/// saved in the frame at the user stack pointer. A frame that cannot be
+/// read ends the process with SIGSEGV, as on Linux.
+pub fn sigreturn(tf: &mut TrapFrame) {
+    let thread = current_thread();
+    if let Err(err) = restore_frame(&thread, tf) {
+        debug!("rt_sigreturn: invalid signal frame at {:#x} ({err:?})", tf.usp);
+        exit_current_process(ExitStatus::Signal(SIGSEGV));
+    }
+}
+
+fn restore_frame(thread: &Thread, tf: &mut TrapFrame) -> SysResult {
+    let frame_addr = tf.usp as usize;
+    let mut uc = alloc::vec![0u8; UCONTEXT_SIZE];
+    thread
+        .process
+        .aspace
+        .lock()
+        .read(frame_addr + SIGINFO_SIZE, &mut uc)?;
+    let sc = UC_MCONTEXT;
+    let fpsimd = sc + SC_RESERVED;
+    let magic = u32::from_ne_bytes(uc[fpsimd..fpsimd + 4].try_into().unwrap());
+    let size = u32::from_ne_bytes(uc[fpsimd + 4..fpsimd + 8].try_into().unwrap());
+    if magic != FPSIMD_MAGIC || size as usize != FPSIMD_CONTEXT_SIZE {
+        return Err(LinuxError::EINVAL);
+    }
+
+    for (i, reg) in tf.r.iter_mut().enumerate() {
+        *reg = get_u64(&uc, sc + SC_REGS + 8 * i);
+    }
+    tf.usp = get_u64(&uc, sc + SC_SP);
+    tf.elr = get_u64(&uc, sc + SC_PC);
+    let pstate = get_u64(&uc, sc + SC_PSTATE);
+    tf.spsr = (tf.spsr & !PSTATE_USER_MASK) | (pstate & PSTATE_USER_MASK);
+
+    let mut fp = FpState::default();
+    fp.fpsr = u32::from_ne_bytes(uc[fpsimd + 8..fpsimd + 12].try_into().unwrap());
+    fp.fpcr = u32::from_ne_bytes(uc[fpsimd + 12..fpsimd + 16].try_into().unwrap());
+    for (i, vreg) in fp.regs.iter_mut().enumerate() {
+        let start = fpsimd + 16 + 16 * i;
+        *vreg = u128::from_ne_bytes(uc[start..start + 16].try_into().unwrap());
+    }
+    fp.restore();
+
+    let mask = get_u64(&uc, UC_SIGMASK);
+    thread
+        .sigmask
+        .store(mask & !(bit(SIGKILL) | bit(SIGSTOP)), core::sync::atomic::Ordering::Relaxed);
+    Ok(())
+}
