@@ -539,6 +539,11 @@ impl FsSyscalls for Handler {
     ) -> SysResult<usize> {
         debug!("ppoll({:#x}, {nfds}, {sigsetsize})", fds.addr());
         let _ = sigmask;
+        // Linux rejects more entries than the descriptor limit before reading them.
+        let limit = self.with_fs(|fs| Ok(fs.fd_table.limit()))?;
+        if nfds as usize > limit {
+            return Err(LinuxError::EINVAL);
+        }
         let mut pollfds = fds.read_to_vec(self.mem())?;
         let timeout = tmo_p.map(|pointer| pointer.read(self.mem())).transpose()?;
         let deadline = poll::Deadline::after(timeout)?;
@@ -568,7 +573,11 @@ impl FsSyscalls for Handler {
         sigmask: usize,
     ) -> SysResult<usize> {
         debug!("pselect6({nfds}, {readfds:#x}, {writefds:#x}, {exceptfds:#x}, {sigmask:#x})");
-        let words = poll::SelectSets::word_count(usize::try_from(nfds).map_err(|_| LinuxError::EINVAL)?);
+        let count = usize::try_from(nfds).map_err(|_| LinuxError::EINVAL)?;
+        if count > poll::FD_SETSIZE {
+            return Err(LinuxError::EINVAL);
+        }
+        let words = poll::SelectSets::word_count(count);
         let mut sets: [Option<Vec<u64>>; 3] = [None, None, None];
         for (slot, addr) in sets.iter_mut().zip([readfds, writefds, exceptfds]) {
             if addr != 0 {

@@ -15,7 +15,7 @@ use starry_vfs::{
 use syscall_abi::{SysResult, Timespec};
 
 /// Maximum number of descriptors `select` handles (`FD_SETSIZE`).
-const FD_SETSIZE: usize = 1024;
+pub const FD_SETSIZE: usize = 1024;
 
 /// A point in monotonic time at which a wait ends; `None` waits forever.
 pub struct Deadline(Option<u64>);

@@ -763,6 +763,10 @@ impl VfsNode for Ext4Node {
         }
         let mut mount = self.lock();
         let size = mount.inode(self.ino).map_err(ext4_errno)?.size;
+        if size >= crate::PATH_MAX as u64 {
+            // Linux never creates such a link, so the inode is corrupted.
+            return Err(LinuxError::EUCLEAN);
+        }
         let mut target = alloc::vec![0; size as usize];
         let count = mount
             .read_inode(self.ino, 0, &mut target)

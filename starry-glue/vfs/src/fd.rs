@@ -6,6 +6,8 @@ use crate::{LinuxError, VfsResult, file::FileLike};
 
 /// Default `RLIMIT_NOFILE` soft limit, as on Linux.
 pub const DEFAULT_NOFILE_LIMIT: usize = 1024;
+/// Largest `RLIMIT_NOFILE` limit, Linux's default `fs.nr_open`.
+pub const MAX_NOFILE_LIMIT: usize = 1 << 20;
 
 #[derive(Clone)]
 struct FdEntry {
@@ -42,9 +44,10 @@ impl FdTable {
         self.limit
     }
 
-    /// Sets the `RLIMIT_NOFILE` soft limit. Open descriptors above it stay open.
+    /// Sets the `RLIMIT_NOFILE` soft limit, at most [`MAX_NOFILE_LIMIT`].
+    /// Open descriptors above it stay open.
     pub fn set_limit(&mut self, limit: usize) {
-        self.limit = limit;
+        self.limit = limit.min(MAX_NOFILE_LIMIT);
     }
 
     /// Returns the file that `fd` refers to, or `EBADF`.
@@ -77,7 +80,7 @@ impl FdTable {
         let free = (min_fd..self.limit)
             .find(|&fd| self.entries.get(fd).is_none_or(|entry| entry.is_none()))
             .ok_or(LinuxError::EMFILE)?;
-        self.put(free, file, close_on_exec);
+        self.put(free, file, close_on_exec)?;
         Ok(free as i32)
     }
 
@@ -93,8 +96,7 @@ impl FdTable {
         if index >= self.limit {
             return Err(LinuxError::EBADF);
         }
-        let old = self.entries.get_mut(index).and_then(Option::take);
-        self.put(index, file, close_on_exec);
+        let old = self.put(index, file, close_on_exec)?;
         Ok(old.map(|entry| entry.file))
     }
 
@@ -164,13 +166,23 @@ impl FdTable {
             .ok_or(LinuxError::EBADF)
     }
 
-    fn put(&mut self, index: usize, file: Arc<dyn FileLike>, close_on_exec: bool) {
+    /// Stores `file` at `index` and returns the entry it replaced.
+    fn put(
+        &mut self,
+        index: usize,
+        file: Arc<dyn FileLike>,
+        close_on_exec: bool,
+    ) -> VfsResult<Option<FdEntry>> {
         if self.entries.len() <= index {
+            self.entries
+                .try_reserve(index + 1 - self.entries.len())
+                .map_err(|_| LinuxError::ENOMEM)?;
             self.entries.resize(index + 1, None);
         }
-        self.entries[index] = Some(FdEntry {
+        let entry = FdEntry {
             file,
             close_on_exec,
-        });
+        };
+        Ok(self.entries[index].replace(entry))
     }
 }

@@ -201,6 +201,10 @@ fn fd_table_allocation_and_limits() {
     assert!(writer.fd_table.contains(10));
     // The cloned context kept its own table.
     assert!(ctx.fd_table.contains(0));
+
+    ctx.fd_table.set_limit(usize::MAX);
+    assert_eq!(ctx.fd_table.limit(), starry_vfs::fd::MAX_NOFILE_LIMIT);
+    assert_eq!(ctx.fd_table.insert_at(1 << 20, file.clone(), false).map(|_| ()), Err(LinuxError::EBADF));
 }
 
 #[test]
