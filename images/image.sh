@@ -72,7 +72,7 @@ paths)
 prune)
     take_build_lock
     keep_keys=("$(userland_key)" "$(rootfs_key)")
-    for entry in "$CACHE"/{userland,rootfs,disk,ref}-* "$CACHE"/logs/*-*; do
+    for entry in "$CACHE"/{userland,rootfs,disk,ref}-* "$CACHE"/logs/{userland,rootfs}-*; do
         [[ -e $entry ]] || continue
         key=${entry##*/}
         key=${key#*-}
