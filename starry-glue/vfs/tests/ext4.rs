@@ -264,6 +264,28 @@ fn mkdir_rename_link_symlink_unlink() {
         Err(LinuxError::ENOTEMPTY)
     );
 
+    // A directory moved to another parent: link counts and ".." follow it.
+    ctx.mkdir_at(AT_FDCWD, "/x", 0o755).unwrap();
+    ctx.mkdir_at(AT_FDCWD, "/x/y", 0o755).unwrap();
+    write_file(&mut ctx, "/x/y/inside", b"in");
+    ctx.rename_at(AT_FDCWD, "/x/y", AT_FDCWD, "/sub/y", RenameFlags::empty())
+        .unwrap();
+    assert_eq!(ctx.stat_at(AT_FDCWD, "/x", true, false).unwrap().nlink, 2);
+    assert_eq!(ctx.stat_at(AT_FDCWD, "/sub", true, false).unwrap().nlink, 4);
+    assert_eq!(read_all(&mut ctx, "/sub/y/inside").unwrap(), b"in");
+    let sub_ino = ctx.stat_at(AT_FDCWD, "/sub", true, false).unwrap().ino;
+    let moved = ctx.open_at(AT_FDCWD, "/sub/y", OpenFlags::O_DIRECTORY, 0).unwrap();
+    let dotdot = ctx
+        .fd_table
+        .get(moved)
+        .unwrap()
+        .read_dir(10)
+        .unwrap()
+        .into_iter()
+        .find(|entry| entry.name == "..")
+        .unwrap();
+    assert_eq!(dotdot.ino, sub_ino);
+
     unmount(fs.as_ref(), ctx);
     image.assert_clean();
     let listing = image.debugfs("ls -l /a");
