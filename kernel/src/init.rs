@@ -57,6 +57,7 @@ fn read_whole_file(fs: &FsContext, path: &str) -> Result<Vec<u8>, LinuxError> {
 /// Syncs and unmounts every file system, then ends QEMU with init's status.
 fn on_init_exit(status: ExitStatus) -> ! {
     debug!("init exited: {status:?}");
+    crate::trace::finish();
     crate::stats::report_exit(status.shell_status());
     if let Some(mounts) = MOUNTS.get() {
         if let Err(err) = mounts.sync_all() {

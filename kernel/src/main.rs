@@ -29,7 +29,11 @@ mod power;
 #[cfg(target_os = "none")]
 mod runtime;
 #[cfg(target_os = "none")]
+mod semihosting;
+#[cfg(target_os = "none")]
 mod stats;
+#[cfg(target_os = "none")]
+mod trace;
 #[cfg(target_os = "none")]
 mod trap;
 
@@ -46,6 +50,7 @@ fn kernel_main(devices: axdriver::AllDevices) -> ! {
         Err(err) => power::boot_failure(&alloc::format!("{err}")),
     };
     logger::set_level(&args.log);
+    trace::init(cmdline);
     info!("starting {} in {}", args.init, args.cwd);
     init::run_init(args, devices)
 }

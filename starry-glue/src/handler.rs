@@ -66,7 +66,7 @@ impl SyscallContext for Handler {
 /// Runs syscall `nr` of the current thread; returns the value for x0.
 pub fn handle_syscall(nr: usize, args: [usize; 6]) -> isize {
     let mut handler = Handler::current();
-    let ret = syscall_abi::dispatch(&mut handler, nr, args);
+    let ret = crate::trace::dispatch(&mut handler, nr, args);
     trace!(
         "syscall {}({nr}) {args:#x?} -> {ret:#x}",
         syscall_abi::syscall_name(nr).unwrap_or("?")

@@ -24,6 +24,8 @@ pub mod mm;
 pub mod process;
 #[cfg(target_os = "none")]
 pub mod time;
+#[cfg(target_os = "none")]
+pub mod trace;
 
 #[cfg(target_os = "none")]
 pub use handler::{Handler, UserMem, handle_syscall};
