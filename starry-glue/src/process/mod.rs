@@ -5,11 +5,15 @@ pub mod stack;
 #[cfg(target_os = "none")]
 pub mod loader;
 #[cfg(target_os = "none")]
+mod futex;
+#[cfg(target_os = "none")]
 pub mod signal;
 #[cfg(target_os = "none")]
 mod state;
 #[cfg(target_os = "none")]
 mod syscalls;
+#[cfg(target_os = "none")]
+mod thread;
 
 #[cfg(target_os = "none")]
 pub use state::*;

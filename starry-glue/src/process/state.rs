@@ -206,6 +206,24 @@ pub fn unregister_thread(task_id: u64) -> Option<Arc<Thread>> {
     THREADS.lock().remove(&task_id)
 }
 
+/// Returns the number of threads of process `pid`.
+pub fn threads_of(pid: Pid) -> usize {
+    THREADS
+        .lock()
+        .values()
+        .filter(|thread| thread.process.pid == pid)
+        .count()
+}
+
+/// Returns the thread `tid` of process `pid`.
+pub fn find_thread(pid: Pid, tid: Pid) -> Option<Arc<Thread>> {
+    THREADS
+        .lock()
+        .values()
+        .find(|thread| thread.process.pid == pid && thread.tid == tid)
+        .cloned()
+}
+
 /// Returns the thread that the current task runs, if it runs one.
 pub fn try_current_thread() -> Option<Arc<Thread>> {
     let id = axtask::current().id().as_u64();

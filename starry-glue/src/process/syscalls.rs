@@ -8,13 +8,15 @@
 use core::{convert::Infallible, sync::atomic::Ordering, time::Duration};
 
 use syscall_abi::{
-    LinuxError, ProcessSyscalls, Rlimit, Rusage, Sigaction, SignalStack, Sigset, SysResult,
+    CloneFlags, LinuxError, ProcessSyscalls, Rlimit, Rusage, Sigaction, SignalStack, Sigset, SysResult,
     SyscallContext, Timeval, UserIn, UserOut, UserOutBytes, WaitOptions,
 };
 
 use super::{
     AltStack, ExitStatus, NSIG, RLIM_NLIMITS, RLimit, SS_DISABLE, SigAction, exit_current_process,
+    find_thread, futex,
     signal::{self, SI_TKILL, SI_USER, SigInfo},
+    thread, threads_of,
 };
 use crate::Handler;
 
@@ -46,6 +48,8 @@ const FUTEX_WAIT: i32 = 0;
 const FUTEX_WAKE: i32 = 1;
 const FUTEX_WAIT_BITSET: i32 = 9;
 const FUTEX_WAKE_BITSET: i32 = 10;
+const FUTEX_REQUEUE: i32 = 3;
+const FUTEX_CMP_REQUEUE: i32 = 4;
 const FUTEX_PRIVATE_FLAG: i32 = 128;
 const FUTEX_CLOCK_REALTIME: i32 = 256;
 
@@ -75,6 +79,26 @@ impl Handler {
             value: self.process().pid as usize,
         };
         signal::send_signal(self.thread(), sig as u32, info);
+        Ok(())
+    }
+
+    /// Sends `sig` to thread `tid` of process `tgid`; it is delivered when
+    /// that thread next returns from a syscall or fault.
+    fn signal_thread(&mut self, tgid: i32, tid: i32, sig: i32) -> SysResult<()> {
+        if tgid != self.process().pid as i32 {
+            return Err(LinuxError::ESRCH);
+        }
+        let Some(target) = find_thread(tgid as u32, tid as u32) else {
+            return Err(LinuxError::ESRCH);
+        };
+        if sig == 0 {
+            return Ok(());
+        }
+        let info = SigInfo {
+            code: SI_TKILL,
+            value: self.process().pid as usize,
+        };
+        signal::send_signal(&target, sig as u32, info);
         Ok(())
     }
 
@@ -126,8 +150,7 @@ impl Handler {
 
 impl ProcessSyscalls for Handler {
     fn sys_exit(&mut self, status: i32) -> SysResult<Infallible> {
-        // The only thread's exit ends the process.
-        exit_current_process(ExitStatus::Code(status & 0xff))
+        thread::exit_thread(status)
     }
 
     fn sys_exit_group(&mut self, status: i32) -> SysResult<Infallible> {
@@ -145,7 +168,7 @@ impl ProcessSyscalls for Handler {
         futex_op: i32,
         val: u32,
         timeout: usize,
-        _uaddr2: usize,
+        uaddr2: usize,
         _val3: u32,
     ) -> SysResult<isize> {
         let cmd = futex_op & !(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME);
@@ -153,34 +176,52 @@ impl ProcessSyscalls for Handler {
             return Err(LinuxError::EINVAL);
         }
         match cmd {
-            // No other thread exists, so no thread waits.
-            FUTEX_WAKE | FUTEX_WAKE_BITSET => Ok(0),
+            FUTEX_WAKE | FUTEX_WAKE_BITSET => Ok(futex::wake(uaddr, val as usize) as isize),
+            FUTEX_REQUEUE | FUTEX_CMP_REQUEUE => {
+                if cmd == FUTEX_CMP_REQUEUE {
+                    let current: u32 = syscall_abi::UserMemory::read_val(self.mem(), uaddr)?;
+                    if current != _val3 {
+                        return Err(LinuxError::EAGAIN);
+                    }
+                }
+                // Waiters cannot move between axtask wait queues, so the
+                // ones to requeue are woken instead; futex users re-check
+                // their condition after every wake-up. `timeout` carries the
+                // requeue count here.
+                let woken = futex::wake(uaddr, val as usize);
+                let requeued = futex::wake(uaddr, timeout.min(i32::MAX as usize));
+                let _ = uaddr2;
+                Ok((woken + requeued) as isize)
+            }
             FUTEX_WAIT | FUTEX_WAIT_BITSET => {
-                let mut current = [0u8; 4];
-                syscall_abi::UserMemory::read(self.mem(), uaddr, &mut current)?;
-                if u32::from_ne_bytes(current) != val {
+                let current: u32 = syscall_abi::UserMemory::read_val(self.mem(), uaddr)?;
+                if current != val {
                     return Err(LinuxError::EAGAIN);
                 }
-                if timeout == 0 {
+                let timeout = if timeout == 0 {
+                    None
+                } else {
+                    let ts: syscall_abi::Timespec = syscall_abi::UserMemory::read_val(self.mem(), timeout)?;
+                    let duration = crate::time::timespec_to_duration(&ts)?;
+                    Some(if cmd == FUTEX_WAIT_BITSET {
+                        // The bitset variant takes an absolute time.
+                        let now = if futex_op & FUTEX_CLOCK_REALTIME != 0 {
+                            crate::time::realtime()
+                        } else {
+                            crate::time::monotonic()
+                        };
+                        duration.saturating_sub(now)
+                    } else {
+                        duration
+                    })
+                };
+                if timeout.is_none() && threads_of(self.process().pid) == 1 {
                     // No other thread could ever wake this one.
                     warn!("futex wait without timeout in a single-threaded process");
                     return Err(LinuxError::EINTR);
                 }
-                let ts: syscall_abi::Timespec = syscall_abi::UserMemory::read_val(self.mem(), timeout)?;
-                let duration = crate::time::timespec_to_duration(&ts)?;
-                let duration = if cmd == FUTEX_WAIT_BITSET {
-                    // The bitset variant takes an absolute time.
-                    let now = if futex_op & FUTEX_CLOCK_REALTIME != 0 {
-                        crate::time::realtime()
-                    } else {
-                        crate::time::monotonic()
-                    };
-                    duration.saturating_sub(now)
-                } else {
-                    duration
-                };
-                axtask::sleep(duration);
-                Err(LinuxError::ETIMEDOUT)
+                futex::wait(uaddr, timeout)?;
+                Ok(0)
             }
             _ => Err(LinuxError::ENOSYS),
         }
@@ -213,11 +254,7 @@ impl ProcessSyscalls for Handler {
         if sig != 0 {
             check_signal(sig)?;
         }
-        if tid == self.thread().tid as i32 {
-            self.signal_self(sig, SI_TKILL)
-        } else {
-            Err(LinuxError::ESRCH)
-        }
+        self.signal_thread(self.process().pid as i32, tid, sig)
     }
 
     fn sys_tgkill(&mut self, tgid: i32, tid: i32, sig: i32) -> SysResult<()> {
@@ -227,11 +264,7 @@ impl ProcessSyscalls for Handler {
         if sig != 0 {
             check_signal(sig)?;
         }
-        if tgid == self.process().pid as i32 && tid == self.thread().tid as i32 {
-            self.signal_self(sig, SI_TKILL)
-        } else {
-            Err(LinuxError::ESRCH)
-        }
+        self.signal_thread(tgid, tid, sig)
     }
 
     fn sys_sigaltstack(
@@ -556,6 +589,17 @@ impl ProcessSyscalls for Handler {
         let one_cpu = 1u64.to_ne_bytes();
         mask.write_from(self.mem(), 0, &one_cpu)?;
         Ok(8)
+    }
+
+    fn sys_clone(
+        &mut self,
+        flags: CloneFlags,
+        stack: usize,
+        parent_tid: usize,
+        tls: usize,
+        child_tid: usize,
+    ) -> SysResult<isize> {
+        thread::clone_thread(flags, stack, parent_tid, tls, child_tid)
     }
 
     fn sys_wait4(

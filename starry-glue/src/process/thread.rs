@@ -1,0 +1,120 @@
+//! Threads of a process: clone with CLONE_THREAD, and a thread's exit.
+//!
+//! NOTE: tasks switch only when one blocks or yields (axtask runs without
+//! preemption), so a thread that computes without syscalls keeps the CPU
+//! until it blocks or ends.
+
+use alloc::format;
+use core::sync::atomic::{AtomicU32, Ordering};
+
+use axerrno::LinuxError;
+use axhal::{context::TrapFrame, uspace::UspaceContext};
+use axtask::TaskInner;
+use syscall_abi::CloneFlags;
+
+use super::{ExitStatus, Pid, Thread, current_thread, exit_current_process, futex, register_thread, unregister_thread};
+
+type SysResult<T = ()> = Result<T, LinuxError>;
+
+/// The next thread id; init is 1.
+static NEXT_TID: AtomicU32 = AtomicU32::new(2);
+
+/// Kernel stack size of a thread's task (as `task-stack-size` in
+/// kernel/axconfig.toml).
+const THREAD_KERNEL_STACK: usize = 0x40000;
+
+/// Returns a copy of the current task's user registers. A task that runs
+/// user code enters the kernel only from EL0, on an empty kernel stack, so
+/// axcpu's entry code saved the frame at the top of that stack.
+fn current_user_frame() -> TrapFrame {
+    let top = axtask::current()
+        .kernel_stack_top()
+        .expect("a user thread's task has a kernel stack");
+    let frame = (top.as_usize() - core::mem::size_of::<TrapFrame>()) as *const TrapFrame;
+    // SAFETY: as above, the frame of the current exception lies at the top
+    // of the current task's kernel stack, which stays allocated while the
+    // task runs; it is only copied.
+    unsafe { frame.read() }
+}
+
+/// clone for a new thread in the calling process (`CLONE_VM | CLONE_THREAD
+/// | CLONE_SIGHAND`, as pthread_create passes). Creating a process (fork)
+/// fails with `ENOSYS`.
+pub fn clone_thread(flags: CloneFlags, stack: usize, parent_tid: usize, tls: usize, child_tid: usize) -> SysResult<isize> {
+    let thread_flags = CloneFlags::VM | CloneFlags::THREAD | CloneFlags::SIGHAND;
+    if !flags.contains(thread_flags) {
+        // NOTE: processes other than init (fork, vfork, posix_spawn) are
+        // not supported yet.
+        return Err(LinuxError::ENOSYS);
+    }
+    if !flags.contains(CloneFlags::FS | CloneFlags::FILES) {
+        return Err(LinuxError::EINVAL);
+    }
+    let parent = current_thread();
+    let process = parent.process.clone();
+    let tid: Pid = NEXT_TID.fetch_add(1, Ordering::Relaxed);
+    let child = Thread::new(tid, process.clone());
+    child.sigmask.store(parent.sigmask(), Ordering::Relaxed);
+    if flags.contains(CloneFlags::CHILD_CLEARTID) {
+        child.clear_child_tid.store(child_tid, Ordering::Relaxed);
+    }
+    {
+        let mut aspace = process.aspace.lock();
+        if flags.contains(CloneFlags::PARENT_SETTID) {
+            aspace.write(parent_tid, &tid.to_ne_bytes())?;
+        }
+        if flags.contains(CloneFlags::CHILD_SETTID) {
+            aspace.write(child_tid, &tid.to_ne_bytes())?;
+        }
+    }
+
+    let mut frame = current_user_frame();
+    frame.r[0] = 0;
+    if stack != 0 {
+        frame.usp = stack as u64;
+    }
+    let set_tls = flags.contains(CloneFlags::SETTLS);
+    let mut task = TaskInner::new(
+        move || {
+            if set_tls {
+                // SAFETY: TPIDR_EL0 is the user thread pointer; the kernel
+                // does not use it.
+                unsafe { axhal::asm::write_thread_pointer(tls) };
+            }
+            let kstack_top = axtask::current()
+                .kernel_stack_top()
+                .expect("a thread's task has a kernel stack");
+            // SAFETY: the task runs on the process's page table (set with
+            // `set_page_table_root`), and `kstack_top` is the top of this
+            // task's own kernel stack, unused from here on.
+            unsafe { UspaceContext::from(&frame).enter_uspace(kstack_top) }
+        },
+        format!("thread {tid}"),
+        THREAD_KERNEL_STACK,
+    );
+    task.ctx_mut()
+        .set_page_table_root(process.aspace.lock().page_table_root());
+    register_thread(task.id().as_u64(), child);
+    axtask::spawn_task(task);
+    Ok(tid as isize)
+}
+
+/// Ends the calling thread with `status`; the last thread's exit ends the
+/// process. Clears and wakes the `set_tid_address` word, as pthread_join
+/// expects.
+pub fn exit_thread(status: i32) -> ! {
+    let thread = current_thread();
+    let others = super::threads_of(thread.process.pid) - 1;
+    if others == 0 {
+        exit_current_process(ExitStatus::Code(status & 0xff));
+    }
+    let clear = thread.clear_child_tid.load(Ordering::Relaxed);
+    if clear != 0 {
+        if thread.process.aspace.lock().write(clear, &0u32.to_ne_bytes()).is_ok() {
+            futex::wake(clear, 1);
+        }
+    }
+    unregister_thread(axtask::current().id().as_u64());
+    drop(thread);
+    axtask::exit(status)
+}
