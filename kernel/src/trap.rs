@@ -52,9 +52,10 @@ fn handle_page_fault(vaddr: VirtAddr, access: PageFaultFlags, is_user: bool) -> 
 
 // The kernel's exception vector table. It forwards every entry to axcpu's
 // table (`exception_vector_base`) except synchronous exceptions from EL0,
-// which go to `handle_user_sync_exception` first: axcpu 0.3.1 panics on
+// which go to `handle_user_sync_exception` first. axcpu 0.3.1 panics on
 // anything from EL0 but syscalls and aborts, while a user program that runs
-// an undefined instruction must only be killed with a signal.
+// an undefined instruction must only get a signal. The handler also
+// delivers pending signals and runs rt_sigreturn, which need the frame.
 core::arch::global_asm!(
     r#"
 .macro FORWARD offset

@@ -3,7 +3,7 @@
 //! rt_sigreturn.
 //!
 //! Signals are delivered when the thread returns to user mode from a
-//! synchronous exception (a syscall or a fault); the kernel's exception
+//! synchronous exception (a syscall or a fault). The kernel's exception
 //! entry calls [`deliver_pending`] there.
 
 use axcpu::FpState;
@@ -65,7 +65,7 @@ const FPSIMD_CONTEXT_SIZE: usize = 528;
 /// condition flags N, Z, C and V.
 const PSTATE_USER_MASK: u64 = 0xf000_0000;
 
-/// What a pending signal carries into its `siginfo_t`.
+/// The `siginfo_t` data of a pending signal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SigInfo {
     pub code: i32,

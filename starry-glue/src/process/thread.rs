@@ -31,9 +31,9 @@ fn current_user_frame() -> TrapFrame {
         .kernel_stack_top()
         .expect("a user thread's task has a kernel stack");
     let frame = (top.as_usize() - core::mem::size_of::<TrapFrame>()) as *const TrapFrame;
-    // SAFETY: as above, the frame of the current exception lies at the top
-    // of the current task's kernel stack, which stays allocated while the
-    // task runs; it is only copied.
+    // SAFETY: the frame of the current exception lies at the top of the
+    // current task's kernel stack, which stays allocated while the task
+    // runs. The frame is only copied.
     unsafe { frame.read() }
 }
 
