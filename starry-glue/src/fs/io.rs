@@ -69,8 +69,6 @@ pub fn read_to_user(
 }
 
 /// Writes the user buffer `buf` to `file`, at the file offset or at `offset`.
-///
-/// TODO: `EPIPE` should also send `SIGPIPE` to the caller.
 pub fn write_from_user(
     mem: &impl UserMemory,
     file: &Arc<dyn FileLike>,

@@ -22,7 +22,11 @@ use syscall_abi::{
 };
 
 use self::convert::{open_flags, path_str};
-use crate::{Handler, time::wall_clock};
+use crate::{
+    Handler,
+    process::signal::{SI_USER, SigInfo, send_signal},
+    time::wall_clock,
+};
 
 impl Handler {
     /// Runs `operation` on the file-system state of the calling process.
@@ -33,6 +37,24 @@ impl Handler {
     /// Returns the open file of descriptor `fd` of the calling process.
     fn file_of(&self, fd: i32) -> SysResult<Arc<dyn FileLike>> {
         self.with_fs(|fs| fs.fd_table.get(fd))
+    }
+}
+
+/// Signal number of `SIGPIPE`.
+const SIGPIPE: u32 = 13;
+
+impl Handler {
+    /// Sends `SIGPIPE` to the calling thread when a write failed with
+    /// `EPIPE`, as Linux does, and returns the result unchanged.
+    fn raise_sigpipe<T>(&self, result: SysResult<T>) -> SysResult<T> {
+        if matches!(result, Err(LinuxError::EPIPE)) {
+            let info = SigInfo {
+                code: SI_USER,
+                value: 0,
+            };
+            send_signal(self.thread(), SIGPIPE, info);
+        }
+        result
     }
 }
 
@@ -123,7 +145,7 @@ impl FsSyscalls for Handler {
     fn sys_write(&mut self, fd: Fd, buf: UserInBytes, count: usize) -> SysResult<usize> {
         debug!("write({fd:?}, {:#x}, {count})", buf.addr());
         let file = self.file_of(fd.raw())?;
-        io::write_from_user(self.mem(), &file, &buf, None)
+        self.raise_sigpipe(io::write_from_user(self.mem(), &file, &buf, None))
     }
 
     fn sys_readv(&mut self, fd: Fd, iov: Iovecs, iovcnt: i32) -> SysResult<usize> {
@@ -145,7 +167,11 @@ impl FsSyscalls for Handler {
         let file = self.file_of(fd.raw())?;
         let mut total = 0;
         for buf in iov.in_buffers() {
-            let count = io::write_from_user(self.mem(), &file, &buf, None)?;
+            let count = match io::write_from_user(self.mem(), &file, &buf, None) {
+                Ok(count) => count,
+                Err(_) if total > 0 => break,
+                Err(error) => return self.raise_sigpipe(Err(error)),
+            };
             total += count;
             if count < buf.len() {
                 break;
@@ -165,7 +191,7 @@ impl FsSyscalls for Handler {
         debug!("pwrite64({fd:?}, {:#x}, {count}, {offset})", buf.addr());
         let offset = u64::try_from(offset).map_err(|_| LinuxError::EINVAL)?;
         let file = self.file_of(fd.raw())?;
-        io::write_from_user(self.mem(), &file, &buf, Some(offset))
+        self.raise_sigpipe(io::write_from_user(self.mem(), &file, &buf, Some(offset)))
     }
 
     fn sys_preadv(&mut self, fd: Fd, iov: Iovecs, iovcnt: i32, pos_l: usize, pos_h: usize) -> SysResult<usize> {
@@ -522,7 +548,7 @@ impl FsSyscalls for Handler {
             Some(pointer) => Some(u64::try_from(pointer.read(self.mem())?).map_err(|_| LinuxError::EINVAL)?),
             None => None,
         };
-        let (count, end) = io::copy_between_files(&input, &output, start, count)?;
+        let (count, end) = self.raise_sigpipe(io::copy_between_files(&input, &output, start, count))?;
         if let (Some(pointer), Some(end)) = (offset, end) {
             pointer.write(self.mem(), &(end as i64))?;
         }
