@@ -14,10 +14,27 @@ const CHUNK_SIZE: usize = 64 * 1024;
 /// (`INT_MAX` rounded down to a page).
 pub const MAX_RW_COUNT: usize = 0x7fff_f000;
 
-/// Runs `operation` until it stops returning `EAGAIN`, yielding the CPU in
-/// between, unless the file is non-blocking.
+/// Returns whether the calling thread has a pending signal that it does not
+/// block, which ends a wait with `EINTR`.
 ///
-/// TODO: a pending signal should end the wait with `EINTR`.
+/// NOTE: waits end with `EINTR` even for handlers installed with
+/// `SA_RESTART`, where Linux restarts the call; callers retry either way.
+pub fn signal_pending() -> bool {
+    let Some(thread) = crate::process::try_current_thread() else {
+        return false;
+    };
+    let mask = thread.sigmask();
+    thread
+        .pending
+        .lock()
+        .iter()
+        .enumerate()
+        .any(|(index, info)| info.is_some() && mask & (1 << index) == 0)
+}
+
+/// Runs `operation` until it stops returning `EAGAIN`, yielding the CPU in
+/// between, unless the file is non-blocking. A pending signal ends the wait
+/// with `EINTR`.
 pub fn wait_while_blocked<R>(
     file: &dyn FileLike,
     mut operation: impl FnMut() -> SysResult<R>,
@@ -25,6 +42,9 @@ pub fn wait_while_blocked<R>(
     loop {
         match operation() {
             Err(LinuxError::EAGAIN) if !file.status_flags().contains(OpenFlags::O_NONBLOCK) => {
+                if signal_pending() {
+                    return Err(LinuxError::EINTR);
+                }
                 axtask::yield_now();
             }
             result => return result,

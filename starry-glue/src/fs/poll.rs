@@ -1,8 +1,10 @@
 //! Waiting for file readiness: `ppoll`, `pselect6` and `epoll`.
 //!
 //! Waits poll the files, then yield the CPU and poll again until an event,
-//! the timeout or forever. TODO: a pending signal should end a wait with
-//! `EINTR`, and the signal mask arguments are not applied yet.
+//! a pending signal (`EINTR`) or the timeout.
+//!
+//! TODO: the signal mask arguments of `ppoll`, `pselect6` and `epoll_pwait`
+//! are not applied during the wait.
 
 use alloc::{sync::Arc, vec, vec::Vec};
 
@@ -64,6 +66,9 @@ pub fn wait_until<R: Default + PartialEq>(deadline: &Deadline, mut check: impl F
         let result = check()?;
         if result != R::default() || deadline.expired() {
             return Ok(result);
+        }
+        if super::io::signal_pending() {
+            return Err(LinuxError::EINTR);
         }
         axtask::yield_now();
     }
