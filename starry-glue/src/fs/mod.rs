@@ -28,6 +28,9 @@ use crate::{
     time::wall_clock,
 };
 
+/// Signal number of `SIGPIPE`.
+const SIGPIPE: u32 = 13;
+
 impl Handler {
     /// Runs `operation` on the file-system state of the calling process.
     fn with_fs<R>(&self, operation: impl FnOnce(&mut FsContext) -> SysResult<R>) -> SysResult<R> {
@@ -38,12 +41,7 @@ impl Handler {
     fn file_of(&self, fd: i32) -> SysResult<Arc<dyn FileLike>> {
         self.with_fs(|fs| fs.fd_table.get(fd))
     }
-}
 
-/// Signal number of `SIGPIPE`.
-const SIGPIPE: u32 = 13;
-
-impl Handler {
     /// Sends `SIGPIPE` to the calling thread when a write failed with
     /// `EPIPE`, as Linux does, and returns the result unchanged.
     fn raise_sigpipe<T>(&self, result: SysResult<T>) -> SysResult<T> {
