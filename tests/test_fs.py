@@ -150,3 +150,34 @@ def test_devices_pipes_and_readiness(disk):
         "eof b''",
         "shm []",
     ]
+
+
+LARGE_FILES = r"""
+import hashlib, os, shutil
+data = os.urandom(3 * 1024 * 1024 + 123)
+with open('/tmp/big', 'wb') as f:
+    f.write(data)
+with open('/tmp/big', 'rb') as f:
+    print('read', f.read() == data)
+shutil.copyfile('/tmp/big', '/tmp/copy')
+print('copy', hashlib.sha256(open('/tmp/copy', 'rb').read()).digest() == hashlib.sha256(data).digest())
+with open('/tmp/copy', 'r+b') as f:
+    f.seek(5 * 1024 * 1024)
+    f.write(b'tail')
+print('hole', os.path.getsize('/tmp/copy'), open('/tmp/copy', 'rb').read()[4 * 1024 * 1024:][:4])
+os.truncate('/tmp/copy', 1000)
+print('truncated', os.path.getsize('/tmp/copy'), open('/tmp/copy', 'rb').read() == data[:1000])
+"""
+
+
+def test_large_files_copy_and_sparse_writes(disk):
+    run = run_kernel("-c", LARGE_FILES, disk=disk)
+    assert run.status == 0, run.stderr
+    assert run.lines[-4:] == [
+        "read True",
+        "copy True",
+        "hole 5242884 b'\\x00\\x00\\x00\\x00'",
+        "truncated 1000 True",
+    ]
+    clean, report = e2fsck_clean(disk)
+    assert clean, report
