@@ -30,10 +30,28 @@ reset-disk:
 ref *ARGS:
     @python3 scripts/reference.py "$@"
 
-# Build the kernel (release) and the raw image QEMU boots: target/aarch64-unknown-none-softfloat/release/starry-python-kernel.bin
-kernel:
-    cargo build --release --target aarch64-unknown-none-softfloat -p starry-python-kernel
-    "$(rustc --print sysroot)/lib/rustlib/$(rustc -vV | sed -n 's/^host: //p')/bin/llvm-objcopy" --strip-all -O binary target/aarch64-unknown-none-softfloat/release/starry-python-kernel target/aarch64-unknown-none-softfloat/release/starry-python-kernel.bin
+# Benchmark the kernel against Linux in the same QEMU and against qemu-user;
+# prints a table and writes target/bench/<timestamp>.json (options:
+# `just bench --help`; see docs/benchmarks.md).
+bench *ARGS:
+    @python3 bench/bench.py "$@"
+
+# Build the kernel (release) and the raw image QEMU boots:
+# target/aarch64-unknown-none-softfloat/release/starry-python-kernel.bin.
+# `just kernel checked` builds the errno-checked kernel that the QEMU tests
+# boot into target/checked/ instead, so the release kernel stays unchecked.
+kernel *FEATURES:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    dir=target
+    features=()
+    if [ -n "${1:-}" ]; then
+        dir="target/$(echo "$*" | tr ' ,' '--')"
+        features=(--features "$*" --target-dir "$dir")
+    fi
+    cargo build --release --target aarch64-unknown-none-softfloat -p starry-python-kernel "${features[@]}"
+    out="$dir/aarch64-unknown-none-softfloat/release"
+    "$(rustc --print sysroot)/lib/rustlib/$(rustc -vV | sed -n 's/^host: //p')/bin/llvm-objcopy" --strip-all -O binary "$out/starry-python-kernel" "$out/starry-python-kernel.bin"
 
 # Boot the kernel under QEMU and run Python with ARGS (runner options go before `--`; see scripts/qemu_run.py).
 qemu-aarch64 *ARGS:
@@ -44,3 +62,14 @@ qemu-aarch64 *ARGS:
 # checks, and fails when docs/syscalls.md is out of date.
 gen *args:
     @cargo run -q -p abi-gen --bin abi-gen -- "$@"
+
+# Trace Python's syscalls under the kernel in strace's format (options
+# before Python's arguments: -e FILTER, -o FILE, --summary, --compare,
+# --stdin FILE; `just trace --help`).
+trace *ARGS:
+    @python3 scripts/syscall_trace.py "$@"
+
+# Run -h, bin/pydoc3.11, an interactive session and test___all__ with
+# `just trace --compare` and write docs/python-syscalls.md.
+analyse:
+    @python3 scripts/syscall_trace.py analyse

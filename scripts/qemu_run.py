@@ -61,6 +61,11 @@ def parse_runner_options(options: list[str]) -> argparse.Namespace:
                         help="kernel log level (default: warn, or $LOG)")
     parser.add_argument("--no-build", action="store_true",
                         help="do not rebuild the kernel or the image first")
+    parser.add_argument("--kernel", type=Path,
+                        help="raw kernel image to boot instead of the release build; "
+                             "implies --no-build (the QEMU tests pass the checked kernel, "
+                             "target/checked/aarch64-unknown-none-softfloat/release/"
+                             "starry-python-kernel.bin)")
     parser.add_argument("--memory", default="1G",
                         help="guest memory (default: 1G, the size the kernel is configured for)")
     parser.add_argument("--init", default=PYTHON, metavar="PATH",
@@ -122,7 +127,8 @@ def bootargs(python_args: list[str], log: str, init: str = PYTHON, stats: bool =
     return append + " stats=on" if stats else append
 
 
-def qemu_command(disk: Path, append: str, memory: str) -> list[str]:
+def qemu_command(disk: Path, append: str, memory: str,
+                 kernel: Path = KERNEL_BIN) -> list[str]:
     return [
         "qemu-system-aarch64",
         "-machine", "virt", "-cpu", "cortex-a72", "-smp", "1", "-m", memory,
@@ -130,7 +136,7 @@ def qemu_command(disk: Path, append: str, memory: str) -> list[str]:
         # signal=off passes Ctrl-C to the guest's console instead of killing QEMU.
         "-chardev", "stdio,id=console,signal=off", "-serial", "chardev:console",
         "-semihosting-config", "enable=on,target=native",
-        "-kernel", str(KERNEL_BIN),
+        "-kernel", str(kernel),
         "-append", append,
         "-drive", f"file={disk},format=raw,if=none,id=disk0",
         "-device", "virtio-blk-device,drive=disk0",
@@ -184,7 +190,13 @@ def main() -> int:
     if shutil.which("qemu-system-aarch64") is None:
         fail("qemu-system-aarch64 not found; run `just setup`", 2)
 
-    if not opts.no_build:
+    kernel = KERNEL_BIN
+    if opts.kernel is not None:
+        kernel = opts.kernel.resolve()
+        if not kernel.exists():
+            fail(f"kernel image {kernel} not found; run `just kernel checked` for the "
+                 "checked build", 2)
+    elif not opts.no_build:
         build_kernel()
     elif not KERNEL_BIN.exists():
         fail(f"{KERNEL_BIN.relative_to(ROOT)} is missing; run `just kernel`", 2)
@@ -196,16 +208,16 @@ def main() -> int:
     if opts.disk:
         if not opts.disk.exists():
             fail(f"disk image {opts.disk} not found", 2)
-        return report(run_qemu(qemu_command(opts.disk, append, opts.memory), timeout))
+        return report(run_qemu(qemu_command(opts.disk, append, opts.memory, kernel), timeout))
     if opts.fresh_disk:
         with tempfile.TemporaryDirectory(prefix="starry-disk-") as tmp:
             disk = Path(run_step("copying the image", [
                 "bash", "images/image.sh", "fresh-disk", str(Path(tmp) / "disk.img")
             ]).splitlines()[-1])
-            return report(run_qemu(qemu_command(disk, append, opts.memory), timeout))
+            return report(run_qemu(qemu_command(disk, append, opts.memory, kernel), timeout))
     disk = Path(run_step("preparing the working disk",
                          ["bash", "images/image.sh", "disk"]).splitlines()[-1])
-    return report(run_qemu(qemu_command(disk, append, opts.memory), timeout))
+    return report(run_qemu(qemu_command(disk, append, opts.memory, kernel), timeout))
 
 
 def report(status: int) -> int:
