@@ -1,12 +1,25 @@
 //! The serial console (the PL011 UART through axhal): kernel messages and
 //! the character device behind fds 0, 1 and 2, /dev/console and /dev/tty.
 //!
-//! Input is polled for now. All UART access stays in this module so that
-//! interrupt-driven input can replace the polling here alone.
+//! Input arrives by the UART's receive interrupt into a buffer that reads
+//! take from; reads also drain the UART, in case its interrupt was masked.
+//! Ctrl-C (0x03) sends SIGINT to init instead of being read.
+//!
+//! NOTE: Ctrl-C always means SIGINT; the terminal modes (ISIG) that the fs
+//! layer emulates are not consulted.
 
+use alloc::collections::VecDeque;
 use core::fmt::{self, Write};
 
 use kspin::SpinNoIrq;
+use starry_glue::process::signal;
+
+/// Bytes received and not read yet; older bytes are kept when it is full.
+static INPUT: SpinNoIrq<VecDeque<u8>> = SpinNoIrq::new(VecDeque::new());
+/// The most bytes `INPUT` keeps.
+const INPUT_CAPACITY: usize = 4096;
+/// The byte of Ctrl-C (ETX).
+const CTRL_C: u8 = 0x03;
 
 /// Serializes console output so that lines of the kernel and of user
 /// programs do not interleave mid-line.
@@ -33,10 +46,40 @@ pub fn write_fmt(args: fmt::Arguments) {
     let _ = ConsoleWriter.write_fmt(args);
 }
 
-/// Reads the bytes that are waiting in the UART without blocking, and
-/// returns how many were read.
+/// Moves the bytes waiting in the UART into `INPUT`.
+fn drain_uart() {
+    let mut chunk = [0u8; 64];
+    loop {
+        let n = axhal::console::read_bytes(&mut chunk);
+        if n == 0 {
+            return;
+        }
+        let mut input = INPUT.lock();
+        for &byte in &chunk[..n] {
+            if byte == CTRL_C {
+                signal::request_interrupt();
+            } else if input.len() < INPUT_CAPACITY {
+                input.push_back(byte);
+            }
+        }
+    }
+}
+
+/// The UART's receive interrupt handler.
+pub fn on_receive_interrupt() {
+    drain_uart();
+}
+
+/// Reads the received bytes without blocking, and returns how many were
+/// read.
 pub fn read_available(buf: &mut [u8]) -> usize {
-    axhal::console::read_bytes(buf)
+    drain_uart();
+    let mut input = INPUT.lock();
+    let n = buf.len().min(input.len());
+    for (slot, byte) in buf.iter_mut().zip(input.drain(..n)) {
+        *slot = byte;
+    }
+    n
 }
 
 /// Writes formatted text without taking the output lock; for the panic

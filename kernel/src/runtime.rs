@@ -50,6 +50,9 @@ fn init_interrupts() {
         update_timer();
         axtask::on_timer_tick();
     });
+    if let Some(irq) = axhal::console::irq_num() {
+        axhal::irq::register(irq, crate::console::on_receive_interrupt);
+    }
     axhal::asm::enable_irqs();
 }
 

@@ -63,31 +63,8 @@ core::arch::global_asm!(
     b       exception_vector_base + \offset
 .endm
 
-.section .text
-.p2align 11
-.global starry_exception_vectors
-starry_exception_vectors:
-    FORWARD 0x000
-    FORWARD 0x080
-    FORWARD 0x100
-    FORWARD 0x180
-    FORWARD 0x200
-    FORWARD 0x280
-    FORWARD 0x300
-    FORWARD 0x380
-.p2align 7
-    b       starry_user_sync_entry
-    FORWARD 0x480
-    FORWARD 0x500
-    FORWARD 0x580
-    FORWARD 0x600
-    FORWARD 0x680
-    FORWARD 0x700
-    FORWARD 0x780
-
-// Saves the registers as axcpu's trap frame (34 words), calls the handler
-// with a pointer to it, restores them and returns to EL0.
-starry_user_sync_entry:
+// Saves the registers as axcpu's trap frame (34 words) on the kernel stack.
+.macro SAVE_USER_FRAME
     sub     sp, sp, 34 * 8
     stp     x0, x1, [sp]
     stp     x2, x3, [sp, 2 * 8]
@@ -110,10 +87,10 @@ starry_user_sync_entry:
     msr     sp_el0, xzr
     stp     x30, x9, [sp, 30 * 8]
     stp     x10, x11, [sp, 32 * 8]
+.endm
 
-    mov     x0, sp
-    bl      handle_user_sync_exception
-
+// Restores the registers from the trap frame and returns to EL0.
+.macro RESTORE_USER_FRAME_AND_RETURN
     ldp     x10, x11, [sp, 32 * 8]
     ldp     x30, x9, [sp, 30 * 8]
     msr     sp_el0, x9
@@ -136,6 +113,46 @@ starry_user_sync_entry:
     ldp     x0, x1, [sp]
     add     sp, sp, 34 * 8
     eret
+.endm
+
+.section .text
+.p2align 11
+.global starry_exception_vectors
+starry_exception_vectors:
+    FORWARD 0x000
+    FORWARD 0x080
+    FORWARD 0x100
+    FORWARD 0x180
+    FORWARD 0x200
+    FORWARD 0x280
+    FORWARD 0x300
+    FORWARD 0x380
+.p2align 7
+    b       starry_user_sync_entry
+.p2align 7
+    b       starry_user_irq_entry
+    FORWARD 0x500
+    FORWARD 0x580
+    FORWARD 0x600
+    FORWARD 0x680
+    FORWARD 0x700
+    FORWARD 0x780
+
+starry_user_sync_entry:
+    SAVE_USER_FRAME
+    mov     x0, sp
+    bl      handle_user_sync_exception
+    RESTORE_USER_FRAME_AND_RETURN
+
+// An interrupt while user code ran: axcpu's handler, then the delivery of
+// signals the interrupt raised (Ctrl-C on the console).
+starry_user_irq_entry:
+    SAVE_USER_FRAME
+    mov     x0, sp
+    bl      handle_irq_exception
+    mov     x0, sp
+    bl      handle_user_irq_return
+    RESTORE_USER_FRAME_AND_RETURN
 "#
 );
 
@@ -202,6 +219,11 @@ extern "C" fn handle_user_sync_exception(tf: &mut TrapFrame) {
     );
     let thread = current_thread();
     raise_fault_signal(&thread, signal, signal::ILL_ILLOPC, tf.elr as usize);
+    signal::deliver_pending(tf);
+}
+
+#[unsafe(no_mangle)]
+extern "C" fn handle_user_irq_return(tf: &mut TrapFrame) {
     signal::deliver_pending(tf);
 }
 

@@ -6,11 +6,13 @@
 //! synchronous exception (a syscall or a fault). The kernel's exception
 //! entry calls [`deliver_pending`] there.
 
+use core::sync::atomic::{AtomicBool, Ordering};
+
 use axcpu::FpState;
 use axerrno::LinuxError;
 use axhal::context::TrapFrame;
 
-use super::{ExitStatus, NSIG, SS_DISABLE, Thread, current_thread, exit_current_process};
+use super::{ExitStatus, NSIG, SS_DISABLE, Thread, current_thread, exit_current_process, find_thread};
 
 type SysResult<T = ()> = Result<T, LinuxError>;
 
@@ -77,6 +79,45 @@ fn bit(sig: u32) -> u64 {
     1 << (sig - 1)
 }
 
+/// SIGINT, what Ctrl-C on the console sends.
+const SIGINT: u32 = 2;
+/// `si_code` of a signal the kernel sends.
+const SI_KERNEL: i32 = 0x80;
+/// init's pid, and the tid of its main thread.
+const INIT_PID: u32 = 1;
+
+/// Set by [`request_interrupt`] until SIGINT is made pending.
+static INTERRUPT_REQUESTED: AtomicBool = AtomicBool::new(false);
+
+/// Asks for SIGINT to init's main thread (Ctrl-C on the console). Safe in an
+/// interrupt handler: it only sets a flag, and the signal is made pending
+/// by the next [`deliver_pending`] or [`has_pending_signal`].
+pub fn request_interrupt() {
+    INTERRUPT_REQUESTED.store(true, Ordering::Release);
+}
+
+fn raise_requested_interrupt() {
+    if !INTERRUPT_REQUESTED.swap(false, Ordering::AcqRel) {
+        return;
+    }
+    if let Some(thread) = find_thread(INIT_PID, INIT_PID) {
+        send_signal(&thread, SIGINT, SigInfo { code: SI_KERNEL, value: 0 });
+    }
+}
+
+/// Returns whether the current thread has a pending signal that is not
+/// blocked. A syscall that waits should then end with `EINTR`, so that the
+/// signal is delivered.
+pub fn has_pending_signal() -> bool {
+    raise_requested_interrupt();
+    let Some(thread) = super::try_current_thread() else {
+        return false;
+    };
+    let mask = thread.sigmask();
+    let pending = thread.pending.lock();
+    (1..=NSIG as u32).any(|sig| pending[sig as usize - 1].is_some() && (sig == SIGKILL || mask & bit(sig) == 0))
+}
+
 /// Makes `sig` pending on `thread`, unless its action ignores it. SIGKILL
 /// ends the process at once.
 pub fn send_signal(thread: &Thread, sig: u32, info: SigInfo) {
@@ -120,6 +161,7 @@ fn get_u64(frame: &[u8], offset: usize) -> u64 {
 /// handler. Called on every return to user mode from a synchronous
 /// exception.
 pub fn deliver_pending(tf: &mut TrapFrame) {
+    raise_requested_interrupt();
     let Some(thread) = super::try_current_thread() else {
         return;
     };
