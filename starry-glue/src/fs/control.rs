@@ -181,6 +181,7 @@ pub fn getdents64(mem: &impl UserMemory, file: &Arc<dyn FileLike>, dirp: &UserOu
     // The smallest record is 24 bytes, so no more entries than that can fit.
     let max_entries = (capacity / 24).clamp(1, 512);
     let entries = file.read_dir(max_entries)?;
+
     let mut position = file.seek(SeekFrom::Current(0))?;
     let mut buffer = Vec::with_capacity(capacity.min(64 * 1024));
     let mut used = 0u64;
@@ -201,6 +202,7 @@ pub fn getdents64(mem: &impl UserMemory, file: &Arc<dyn FileLike>, dirp: &UserOu
         buffer.resize(start + record_len, 0);
         used += 1;
     }
+
     if used == 0 && !entries.is_empty() {
         return Err(LinuxError::EINVAL);
     }

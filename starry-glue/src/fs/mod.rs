@@ -601,6 +601,7 @@ impl FsSyscalls for Handler {
         if count > poll::FD_SETSIZE {
             return Err(LinuxError::EINVAL);
         }
+
         let words = poll::SelectSets::word_count(count);
         let mut sets: [Option<Vec<u64>>; 3] = [None, None, None];
         for (slot, addr) in sets.iter_mut().zip([readfds, writefds, exceptfds]) {
@@ -608,6 +609,7 @@ impl FsSyscalls for Handler {
                 *slot = Some(UserInOutSlice::<u64>::new(addr, words)?.read_to_vec(self.mem())?);
             }
         }
+
         let duration = timeout.as_ref().map(|pointer| pointer.read(self.mem())).transpose()?;
         let deadline = poll::Deadline::after(duration)?;
         let (selected, files) = self.with_fs(|fs| {
@@ -615,12 +617,14 @@ impl FsSyscalls for Handler {
             let files = selected.files(fs);
             Ok((selected, files))
         })?;
+
         let mut ready_sets: [Option<Vec<u64>>; 3] = [None, None, None];
         let count = poll::wait_until(&deadline, || {
             let (count, ready) = selected.poll(&files);
             ready_sets = ready;
             Ok(count)
         })?;
+
         for (set, addr) in ready_sets.iter().zip([readfds, writefds, exceptfds]) {
             if let Some(words) = set {
                 UserInOutSlice::<u64>::new(addr, words.len())?.write_from(self.mem(), 0, words)?;

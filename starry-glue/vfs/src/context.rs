@@ -319,6 +319,7 @@ impl FsContext {
         {
             return Err(LinuxError::EINVAL);
         }
+
         let old = self.resolve_parent_at(old_dirfd, old_path)?;
         let new = self.resolve_parent_at(new_dirfd, new_path)?;
         for name in [old.name, new.name] {
@@ -326,11 +327,13 @@ impl FsContext {
                 return Err(LinuxError::EBUSY);
             }
         }
+
         let source = self.mounts.lookup_child(&old.parent, old.name)?;
         let source_is_dir = source.node().node_type() == NodeType::Directory;
         if (old.trailing_slash || new.trailing_slash) && !source_is_dir {
             return Err(LinuxError::ENOTDIR);
         }
+
         let dev = old.parent.node().id().dev;
         if new.parent.node().id().dev != dev {
             return Err(LinuxError::EXDEV);
@@ -342,6 +345,7 @@ impl FsContext {
             // A directory cannot move below itself.
             return Err(LinuxError::EINVAL);
         }
+
         match self.mounts.lookup_child(&new.parent, new.name) {
             Ok(target) => {
                 if target.node().id().dev != dev {

@@ -429,12 +429,14 @@ impl VfsNode for TmpNode {
         if flags.contains(RenameFlags::WHITEOUT) {
             return Err(LinuxError::EINVAL);
         }
+
         let source = self.child(old_name)?;
         let target = match new_dir.child(new_name) {
             Ok(node) => Some(node),
             Err(LinuxError::ENOENT) => None,
             Err(error) => return Err(error),
         };
+
         if flags.contains(RenameFlags::EXCHANGE) {
             let target = target.ok_or(LinuxError::ENOENT)?;
             self.replace_child(old_name, target.clone());
@@ -448,6 +450,7 @@ impl VfsNode for TmpNode {
             }
             return Ok(());
         }
+
         if let Some(target) = &target {
             if flags.contains(RenameFlags::NOREPLACE) {
                 return Err(LinuxError::EEXIST);
@@ -458,6 +461,7 @@ impl VfsNode for TmpNode {
             }
             Self::check_replace(&source, target)?;
         }
+
         // Remove the source first, so that a rename within one directory
         // never holds two locks of the same node.
         {
