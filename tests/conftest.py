@@ -19,6 +19,13 @@ ROOT = Path(__file__).resolve().parent.parent
 RUNNER = ROOT / "scripts" / "qemu_run.py"
 REFERENCE = ROOT / "scripts" / "reference.py"
 FRESH_DISK = ROOT / "images" / "fresh-disk.sh"
+# The QEMU tests boot the errno-checked kernel (`just kernel checked`), built
+# into its own folder so that the user's release kernel stays unchecked.
+CHECKED_KERNEL = (ROOT / "target" / "checked" / "aarch64-unknown-none-softfloat"
+                  / "release" / "starry-python-kernel.bin")
+# The line the checked kernel logs when a syscall fails with an errno that
+# its spec entry does not list (syscall_abi::trace::CONTRACT_VIOLATION).
+CONTRACT_VIOLATION = "errno contract violation:"
 
 # Seconds a single boot may take before the runner gives up. A cold
 # `import json, decimal, ...` under QEMU's emulation takes tens of seconds.
@@ -44,13 +51,19 @@ def _normalise(raw: bytes) -> str:
 def run_kernel(*args: str, disk: Path, timeout: int = BOOT_TIMEOUT,
                stdin: bytes = b"", log: str | None = None) -> Run:
     """Boot the kernel on `disk` with Python's arguments `args`."""
-    cmd = [sys.executable, str(RUNNER), "--no-build", "--disk", str(disk),
-           "--timeout", str(timeout)]
+    cmd = [sys.executable, str(RUNNER), "--kernel", str(CHECKED_KERNEL),
+           "--disk", str(disk), "--timeout", str(timeout)]
     if log is not None:
         cmd += ["--log", log]
     proc = subprocess.run(cmd + ["--", *args], input=stdin,
                           capture_output=True, timeout=timeout + 60)
-    return Run(proc.returncode, _normalise(proc.stdout), _normalise(proc.stderr))
+    run = Run(proc.returncode, _normalise(proc.stdout), _normalise(proc.stderr))
+    violations = [line for line in (run.stdout + run.stderr).splitlines()
+                  if CONTRACT_VIOLATION in line]
+    if violations:
+        pytest.fail("the kernel returned errnos that the spec does not list:\n"
+                    + "\n".join(violations))
+    return run
 
 
 def run_reference(*args: str, timeout: int = BOOT_TIMEOUT) -> Run:
@@ -62,12 +75,12 @@ def run_reference(*args: str, timeout: int = BOOT_TIMEOUT) -> Run:
 
 @pytest.fixture(scope="session")
 def built():
-    """Build the kernel and the root image once per test session."""
-    for recipe in ("kernel", "image"):
-        proc = subprocess.run(["just", recipe], cwd=ROOT,
+    """Build the checked kernel and the root image once per test session."""
+    for recipe in (["kernel", "checked"], ["image"]):
+        proc = subprocess.run(["just", *recipe], cwd=ROOT,
                               capture_output=True, text=True)
         if proc.returncode != 0:
-            pytest.fail(f"`just {recipe}` failed:\n{proc.stdout}\n{proc.stderr}")
+            pytest.fail(f"`just {' '.join(recipe)}` failed:\n{proc.stdout}\n{proc.stderr}")
 
 
 @pytest.fixture
