@@ -46,15 +46,17 @@ pub fn write_fmt(args: fmt::Arguments) {
     let _ = ConsoleWriter.write_fmt(args);
 }
 
-/// Moves the bytes waiting in the UART into `INPUT`.
+/// Moves the bytes waiting in the UART into `INPUT`. The lock (which also
+/// masks interrupts) is held from the UART read to the queue insert, so
+/// that the interrupt handler cannot queue later bytes in between.
 fn drain_uart() {
+    let mut input = INPUT.lock();
     let mut chunk = [0u8; 64];
     loop {
         let n = axhal::console::read_bytes(&mut chunk);
         if n == 0 {
             return;
         }
-        let mut input = INPUT.lock();
         for &byte in &chunk[..n] {
             if byte == CTRL_C {
                 signal::request_interrupt();

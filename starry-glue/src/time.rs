@@ -26,6 +26,8 @@ const CLOCK_TAI: i32 = 11;
 
 /// `TIMER_ABSTIME` of clock_nanosleep.
 const TIMER_ABSTIME: i32 = 1;
+/// How often a sleeping thread checks for signals.
+const SIGNAL_CHECK_INTERVAL: Duration = Duration::from_millis(10);
 /// Clock ticks per second of `times` (`USER_HZ`).
 const USER_HZ: u64 = 100;
 /// Resolution of the coarse clocks: one scheduler tick (`ticks-per-sec` is
@@ -78,26 +80,44 @@ impl Handler {
         }
     }
 
-    /// Sleeps until `deadline` of `clockid` (absolute) or for `request`.
-    fn sleep(&self, clockid: i32, absolute: bool, request: Duration) -> SysResult<()> {
+    /// Sleeps until `request` of `clockid` (absolute) or for `request`.
+    /// A signal ends the sleep with `EINTR`, writing the time left to
+    /// `remain` for a relative sleep.
+    fn sleep(
+        &self,
+        clockid: i32,
+        absolute: bool,
+        request: Duration,
+        remain: Option<UserOut<Timespec>>,
+    ) -> SysResult<()> {
+        let start = monotonic();
         let duration = if absolute {
             request.saturating_sub(self.clock_now(clockid)?)
         } else {
             request
         };
-        if !duration.is_zero() {
-            axtask::sleep(duration);
+        let deadline = start + duration;
+        loop {
+            let now = monotonic();
+            if now >= deadline {
+                return Ok(());
+            }
+            if crate::process::signal::has_pending_signal() {
+                if let (Some(remain), false) = (remain, absolute) {
+                    remain.write(self.mem(), &to_timespec(deadline - now))?;
+                }
+                return Err(LinuxError::EINTR);
+            }
+            // Short steps, so that a signal ends the sleep soon.
+            axtask::sleep((deadline - now).min(SIGNAL_CHECK_INTERVAL));
         }
-        Ok(())
     }
 }
 
 impl TimeSyscalls for Handler {
-    fn sys_nanosleep(&mut self, duration: UserIn<Timespec>, _rem: Option<UserOut<Timespec>>) -> SysResult<()> {
+    fn sys_nanosleep(&mut self, duration: UserIn<Timespec>, rem: Option<UserOut<Timespec>>) -> SysResult<()> {
         let request = timespec_to_duration(&duration.read(self.mem())?)?;
-        // The remaining time is written only when a signal interrupts the
-        // sleep. Signals are never delivered yet, so `rem` stays untouched.
-        self.sleep(CLOCK_MONOTONIC, false, request)
+        self.sleep(CLOCK_MONOTONIC, false, request, rem)
     }
 
     fn sys_clock_gettime(&mut self, clockid: i32, tp: UserOut<Timespec>) -> SysResult<()> {
@@ -129,7 +149,7 @@ impl TimeSyscalls for Handler {
         clockid: i32,
         flags: i32,
         request: UserIn<Timespec>,
-        _remain: Option<UserOut<Timespec>>,
+        remain: Option<UserOut<Timespec>>,
     ) -> SysResult<()> {
         match clockid {
             CLOCK_REALTIME | CLOCK_MONOTONIC | CLOCK_BOOTTIME | CLOCK_TAI | CLOCK_PROCESS_CPUTIME_ID => {}
@@ -137,7 +157,7 @@ impl TimeSyscalls for Handler {
             _ => return Err(LinuxError::EINVAL),
         }
         let request = timespec_to_duration(&request.read(self.mem())?)?;
-        self.sleep(clockid, flags & TIMER_ABSTIME != 0, request)
+        self.sleep(clockid, flags & TIMER_ABSTIME != 0, request, remain)
     }
 
     fn sys_gettimeofday(&mut self, tv: Option<UserOut<Timeval>>, tz: Option<UserOut<Timezone>>) -> SysResult<()> {
