@@ -498,7 +498,9 @@ fn generate_call(entry: &Entry) -> TokenStream {
             crate::decode::trace_entry(&crate::entries::#info, &#raw);
             let result = decode_and_call(#handler, #raw);
             #[cfg(feature = "checked")]
-            crate::trace::check_errno(&crate::entries::#info, &#raw, result.as_ref().err());
+            crate::trace::check_errno(&crate::entries::#info, result.as_ref().err(), |out| {
+                crate::formats::#shim(#handler.mem(), &#raw, None, out)
+            });
             crate::decode::finish(&crate::entries::#info, &#raw, result)
         }
     }

@@ -93,7 +93,7 @@ fn wrong_errno_reported_listed_errno_not() {
         .iter()
         .find(|e| e.starts_with(CONTRACT_VIOLATION))
         .expect("a violation line");
-    assert!(line.contains(&format!("read(7, {BASE:#x}, 16)")), "{line}");
+    assert!(line.contains(&format!("read(7, {BASE:#x}, 16) returned EPERM")), "{line}");
     assert!(line.contains("returned EPERM"), "{line}");
 
     let before = contract_violations();

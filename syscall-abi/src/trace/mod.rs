@@ -184,9 +184,14 @@ pub fn errno_allowed(info: &SyscallInfo, errno: LinuxError) -> bool {
 
 /// Check a failed call against its spec entry's errno list, and report a
 /// violation as one `error!` line that starts with [`CONTRACT_VIOLATION`]
-/// and names the call, its arguments and the errno. The generated shims call
-/// this when the `checked` feature is on.
-pub fn check_errno(info: &SyscallInfo, raw: &[usize; 6], error: Option<&LinuxError>) {
+/// and names the call, its arguments (written by `format_call`, strace
+/// style) and the errno. The generated shims call this when the `checked`
+/// feature is on.
+pub fn check_errno(
+    info: &SyscallInfo,
+    error: Option<&LinuxError>,
+    format_call: impl FnOnce(&mut dyn core::fmt::Write) -> core::fmt::Result,
+) {
     let Some(&errno) = error else {
         return;
     };
@@ -194,9 +199,10 @@ pub fn check_errno(info: &SyscallInfo, raw: &[usize; 6], error: Option<&LinuxErr
         return;
     }
     VIOLATIONS.fetch_add(1, Ordering::Relaxed);
+    let mut call = alloc::string::String::new();
+    let _ = format_call(&mut call);
     log::error!(
-        "{CONTRACT_VIOLATION} {} returned {errno:?}, which spec entry `{}` does not list (allowed: {:?})",
-        info.display_call(raw),
+        "{CONTRACT_VIOLATION} {call} returned {errno:?}, which spec entry `{}` does not list (allowed: {:?})",
         info.name,
         info.errno
     );
