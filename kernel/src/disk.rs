@@ -30,23 +30,25 @@ impl BlockIo for VirtioDisk {
     fn write(&mut self, buffer: &[u8], sector: SectorId, count: u32) -> Ext4Result<()> {
         self.check(buffer.len(), count)?;
         let len = count as usize * self.device.block_size();
-        self.device
-            .write_block(sector.raw(), &buffer[..len])
-            .map_err(|err| {
-                error!("disk: writing {count} sectors at {} failed: {err:?}", sector.raw());
-                Ext4Error::io()
-            })
+        let start = crate::stats::start();
+        let result = self.device.write_block(sector.raw(), &buffer[..len]);
+        crate::stats::end_disk_request(true, count, start);
+        result.map_err(|err| {
+            error!("disk: writing {count} sectors at {} failed: {err:?}", sector.raw());
+            Ext4Error::io()
+        })
     }
 
     fn read(&mut self, buffer: &mut [u8], sector: SectorId, count: u32) -> Ext4Result<()> {
         self.check(buffer.len(), count)?;
         let len = count as usize * self.device.block_size();
-        self.device
-            .read_block(sector.raw(), &mut buffer[..len])
-            .map_err(|err| {
-                error!("disk: reading {count} sectors at {} failed: {err:?}", sector.raw());
-                Ext4Error::io()
-            })
+        let start = crate::stats::start();
+        let result = self.device.read_block(sector.raw(), &mut buffer[..len]);
+        crate::stats::end_disk_request(false, count, start);
+        result.map_err(|err| {
+            error!("disk: reading {count} sectors at {} failed: {err:?}", sector.raw());
+            Ext4Error::io()
+        })
     }
 
     fn geometry(&self) -> DeviceGeometry {

@@ -1,7 +1,7 @@
 //! Starting init: mount the root file system, load the program, create the
 //! first process and enter user mode. Also what happens when init ends.
 
-use alloc::{boxed::Box, format, string::String, sync::Arc, vec::Vec};
+use alloc::{boxed::Box, format, string::String, sync::Arc};
 
 use axhal::uspace::UspaceContext;
 use axtask::TaskInner;
@@ -10,10 +10,13 @@ use spin::Once;
 use starry_glue::{
     misc::fill_random,
     mm::aspace::AddrSpace,
-    process::{ExitStatus, Process, Thread, loader, register_thread, set_init_exit_hook},
+    process::{
+        ExitStatus, Process, Thread, fork, loader, register_process, register_thread,
+        set_init_exit_hook,
+    },
     time::wall_clock,
 };
-use starry_vfs::{AT_FDCWD, Ext4Fs, FileSystem, FsContext, LinuxError, MountTable, OpenFlags};
+use starry_vfs::{Ext4Fs, FileSystem, FsContext, MountTable};
 
 use crate::{bootargs::BootArgs, console::ConsoleDevice, disk::VirtioDisk, power};
 
@@ -37,21 +40,6 @@ fn mount_root(devices: &mut axdriver::AllDevices) -> Arc<MountTable> {
     }
     MOUNTS.call_once(|| mounts.clone());
     mounts
-}
-
-/// Reads a whole file through the process's file-system state.
-fn read_whole_file(fs: &FsContext, path: &str) -> Result<Vec<u8>, LinuxError> {
-    let file = fs.open_file(AT_FDCWD, path, OpenFlags::empty(), 0)?;
-    let size = file.stat()?.size as usize;
-    let mut data = Vec::with_capacity(size);
-    let mut chunk = alloc::vec![0u8; 64 * 1024];
-    loop {
-        let n = file.read_at(data.len() as u64, &mut chunk)?;
-        if n == 0 {
-            return Ok(data);
-        }
-        data.extend_from_slice(&chunk[..n]);
-    }
 }
 
 /// Syncs and unmounts every file system, then ends QEMU with init's status.
@@ -91,7 +79,7 @@ pub fn run_init(args: BootArgs, mut devices: axdriver::AllDevices) -> ! {
     let mut random = [0u8; 16];
     fill_random(&mut random);
     let loaded = loader::load_program(&mut aspace, &args.init, &args.argv, &args.env, &random, &mut |path| {
-        read_whole_file(&fs, path)
+        fork::read_whole_file(&fs, path)
     });
     let loaded = match loaded {
         Ok(loaded) => loaded,
@@ -102,6 +90,7 @@ pub fn run_init(args: BootArgs, mut devices: axdriver::AllDevices) -> ! {
     set_init_exit_hook(on_init_exit);
     let page_table_root = aspace.page_table_root();
     let process = Process::new(1, 0, String::from(args.init.as_str()), aspace, loaded.brk_start, fs);
+    register_process(process.clone());
     let thread = Thread::new(1, process);
 
     let (entry, sp) = (loaded.entry, loaded.sp);

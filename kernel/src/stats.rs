@@ -1,14 +1,16 @@
 //! Benchmark counters, switched on by the boot argument `stats=on`.
 //!
 //! When on, the kernel counts syscalls (per number, with the time spent in
-//! each), page faults (with their time) and the peak of allocated pages, and
-//! prints `starry-stats:` lines that scripts outside the guest parse:
+//! each), page faults and disk requests (with their time) and the peak of
+//! allocated pages. It prints `starry-stats:` lines that scripts outside the
+//! guest parse:
 //!
 //! - `starry-stats: user-entry uptime_ns=<n> used_kib=<n>` just before init's
 //!   first user instruction;
 //! - at init's exit, a summary line `starry-stats: exit ...`, a line on the
-//!   allocator's usage by kind and one `starry-stats: syscall ...` line for
-//!   each of the syscalls that took the most time.
+//!   disk requests, a line on the allocator's usage by kind and one
+//!   `starry-stats: syscall ...` line for each of the syscalls that took the
+//!   most time.
 //!
 //! Memory in use is the page allocator's used pages, which include the
 //! kernel heap's pool, user pages, page tables and file caches; the kernel
@@ -36,6 +38,12 @@ static USER_FAULTS: AtomicU64 = AtomicU64::new(0);
 static KERNEL_FAULTS: AtomicU64 = AtomicU64::new(0);
 static FAULT_NANOS: AtomicU64 = AtomicU64::new(0);
 static PEAK_USED_PAGES: AtomicUsize = AtomicUsize::new(0);
+static DISK_READS: AtomicU64 = AtomicU64::new(0);
+static DISK_READ_SECTORS: AtomicU64 = AtomicU64::new(0);
+static DISK_READ_NANOS: AtomicU64 = AtomicU64::new(0);
+static DISK_WRITES: AtomicU64 = AtomicU64::new(0);
+static DISK_WRITE_SECTORS: AtomicU64 = AtomicU64::new(0);
+static DISK_WRITE_NANOS: AtomicU64 = AtomicU64::new(0);
 
 /// Switches the counters on when the command line has the item `stats=on`.
 pub fn init(cmdline: &str) {
@@ -87,6 +95,22 @@ pub fn end_page_fault(is_user: bool, start: u64) {
     sample_memory();
 }
 
+/// Counts one disk request of `sectors` 512-byte sectors that began at
+/// `start` (from [`start`]).
+pub fn end_disk_request(write: bool, sectors: u32, start: u64) {
+    if !enabled() {
+        return;
+    }
+    let (requests, total_sectors, nanos) = if write {
+        (&DISK_WRITES, &DISK_WRITE_SECTORS, &DISK_WRITE_NANOS)
+    } else {
+        (&DISK_READS, &DISK_READ_SECTORS, &DISK_READ_NANOS)
+    };
+    requests.fetch_add(1, Ordering::Relaxed);
+    total_sectors.fetch_add(sectors as u64, Ordering::Relaxed);
+    nanos.fetch_add(now_nanos().saturating_sub(start), Ordering::Relaxed);
+}
+
 /// Prints the user-entry marker. Called just before init's first user
 /// instruction.
 pub fn user_entry() {
@@ -123,6 +147,16 @@ pub fn report_exit(status: u8) {
         USER_FAULTS.load(Ordering::Relaxed),
         KERNEL_FAULTS.load(Ordering::Relaxed),
         FAULT_NANOS.load(Ordering::Relaxed),
+    ));
+
+    crate::console::write_fmt(format_args!(
+        "starry-stats: disk reads={} read_sectors={} read_ns={} writes={} write_sectors={} write_ns={}\n",
+        DISK_READS.load(Ordering::Relaxed),
+        DISK_READ_SECTORS.load(Ordering::Relaxed),
+        DISK_READ_NANOS.load(Ordering::Relaxed),
+        DISK_WRITES.load(Ordering::Relaxed),
+        DISK_WRITE_SECTORS.load(Ordering::Relaxed),
+        DISK_WRITE_NANOS.load(Ordering::Relaxed),
     ));
 
     let usages = axalloc::global_allocator().usages();

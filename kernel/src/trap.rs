@@ -7,13 +7,15 @@ use axhal::{
 use axcpu::trap::SYSCALL;
 use memory_addr::VirtAddr;
 use starry_glue::process::{
-    ExitStatus, Thread, current_thread, exit_current_process, signal, try_current_thread,
+    ExitStatus, Thread, current_thread, exit_current_process, fork, signal, try_current_thread,
 };
 
 /// SIGSEGV, the signal of a bad memory access.
 const SIGSEGV: u32 = 11;
-/// The rt_sigreturn syscall number on aarch64.
+/// The rt_sigreturn and execve syscall numbers on aarch64, which the
+/// exception entry runs itself because they replace the trap frame.
 const SYS_RT_SIGRETURN: usize = 139;
+const SYS_EXECVE: usize = 221;
 
 #[register_trap_handler(SYSCALL)]
 fn handle_syscall(tf: &TrapFrame, nr: usize) -> isize {
@@ -196,6 +198,13 @@ extern "C" fn handle_user_sync_exception(tf: &mut TrapFrame) {
     let signal = match class {
         EC_SVC64 if tf.r[8] as usize == SYS_RT_SIGRETURN => {
             signal::sigreturn(tf);
+            signal::deliver_pending(tf);
+            return;
+        }
+        EC_SVC64 if tf.r[8] as usize == SYS_EXECVE => {
+            axhal::asm::enable_irqs();
+            fork::execve(tf);
+            axhal::asm::disable_irqs();
             signal::deliver_pending(tf);
             return;
         }

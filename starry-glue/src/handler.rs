@@ -12,6 +12,13 @@ pub struct UserMem {
     process: Arc<Process>,
 }
 
+impl UserMem {
+    /// The user memory of `process`.
+    pub fn new(process: Arc<Process>) -> Self {
+        Self { process }
+    }
+}
+
 impl UserMemory for UserMem {
     fn read(&self, addr: usize, buf: &mut [u8]) -> SysResult<()> {
         self.process.aspace.lock().read(addr, buf)

@@ -427,6 +427,46 @@ impl AddrSpace {
     }
 }
 
+impl AddrSpace {
+    /// Removes every mapping and frees its frames; the page-table root stays
+    /// (execve and exit).
+    pub fn clear(&mut self) {
+        let _ = self.areas.clear(&mut self.pt);
+    }
+
+    /// Creates a copy of this address space for fork: the same areas, with
+    /// a private copy of every page that has a frame. Pages never touched
+    /// stay lazy.
+    pub fn fork_copy(&self) -> Result<AddrSpace, LinuxError> {
+        let mut child = AddrSpace::new()?;
+        for area in self.areas.iter() {
+            child.map(area.start(), area.size(), area.flags(), false, false)?;
+            let mut cursor = child.pt.cursor();
+            for vaddr in PageIter4K::new(area.start(), area.end()).unwrap() {
+                let Ok((paddr, flags, _)) = self.pt.query(vaddr) else {
+                    continue;
+                };
+                let frame = alloc_zeroed_frame().ok_or(LinuxError::ENOMEM)?;
+                // SAFETY: both frames are whole pages of RAM reached through
+                // the kernel's linear map: the parent's page, and the new
+                // child page that nothing else refers to yet.
+                unsafe {
+                    core::ptr::copy_nonoverlapping(
+                        phys_to_virt(paddr.align_down_4k()).as_ptr(),
+                        phys_to_virt(frame).as_mut_ptr(),
+                        PAGE_SIZE_4K,
+                    )
+                };
+                if cursor.map(vaddr, frame, PageSize::Size4K, flags).is_err() {
+                    dealloc_frame(frame);
+                    return Err(LinuxError::ENOMEM);
+                }
+            }
+        }
+        Ok(child)
+    }
+}
+
 impl Drop for AddrSpace {
     fn drop(&mut self) {
         let _ = self.areas.clear(&mut self.pt);

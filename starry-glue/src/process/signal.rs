@@ -119,9 +119,9 @@ pub fn has_pending_signal() -> bool {
 }
 
 /// Makes `sig` pending on `thread`, unless its action ignores it. SIGKILL
-/// ends the process at once.
+/// to the calling thread ends its process at once.
 pub fn send_signal(thread: &Thread, sig: u32, info: SigInfo) {
-    if sig == SIGKILL {
+    if sig == SIGKILL && super::try_current_thread().is_some_and(|current| core::ptr::eq(&*current, thread)) {
         exit_current_process(ExitStatus::Signal(sig));
     }
     let action = thread.process.sigactions.lock()[sig as usize - 1];

@@ -1,8 +1,10 @@
 //! The process and thread types and the table that maps the running axtask
 //! task to its thread.
 
-use alloc::{collections::BTreeMap, string::String, sync::Arc};
-use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use alloc::{collections::BTreeMap, string::String, sync::Arc, vec::Vec};
+
+use axtask::WaitQueue;
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
 use spin::{Mutex, Once};
 
@@ -133,6 +135,14 @@ pub struct Process {
     pub start_nanos: u64,
     /// Whether membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) ran.
     pub membarrier_registered: AtomicBool,
+    /// Children that have not been reaped by wait4 yet.
+    pub children: Mutex<Vec<Arc<Process>>>,
+    /// Woken when a child exits.
+    pub child_exit: WaitQueue,
+    /// Set when a child created with CLONE_VFORK has called execve or
+    /// exited, which lets its parent continue.
+    pub vfork_done: AtomicBool,
+    pub vfork_wait: WaitQueue,
 }
 
 impl Process {
@@ -153,6 +163,10 @@ impl Process {
             creds: Mutex::new(Credentials::default()),
             start_nanos: axhal::time::monotonic_time_nanos(),
             membarrier_registered: AtomicBool::new(false),
+            children: Mutex::new(Vec::new()),
+            child_exit: WaitQueue::new(),
+            vfork_done: AtomicBool::new(false),
+            vfork_wait: WaitQueue::new(),
         })
     }
 }
@@ -245,14 +259,62 @@ pub fn set_init_exit_hook(hook: fn(ExitStatus) -> !) {
     INIT_EXIT_HOOK.call_once(|| hook);
 }
 
-/// Ends the current process with `status`. Only init exists so far, so this
-/// runs the init-exit hook, which does not return.
+/// The next pid or tid; init is 1. Pids and tids share one number space,
+/// as on Linux.
+static NEXT_ID: AtomicU32 = AtomicU32::new(2);
+
+/// Allocates a pid or tid.
+pub fn alloc_id() -> Pid {
+    NEXT_ID.fetch_add(1, Ordering::Relaxed)
+}
+
+/// Processes by pid, until their parent reaps them.
+static PROCESSES: Mutex<BTreeMap<Pid, Arc<Process>>> = Mutex::new(BTreeMap::new());
+
+/// Records a new process.
+pub fn register_process(process: Arc<Process>) {
+    PROCESSES.lock().insert(process.pid, process);
+}
+
+/// Returns process `pid`, while it runs or waits to be reaped.
+pub fn find_process(pid: Pid) -> Option<Arc<Process>> {
+    PROCESSES.lock().get(&pid).cloned()
+}
+
+/// Forgets a reaped process.
+pub fn remove_process(pid: Pid) {
+    PROCESSES.lock().remove(&pid);
+}
+
+/// Ends the current process with `status`. init's end runs the init-exit
+/// hook (sync the disks, end QEMU). Any other process closes its files,
+/// frees its memory and stays a zombie until its parent reaps it.
+///
+/// NOTE: other threads of an exiting process other than init keep
+/// running; only single-threaded children are handled.
 pub fn exit_current_process(status: ExitStatus) -> ! {
-    if let Some(thread) = try_current_thread() {
-        *thread.process.exit_status.lock() = Some(status);
+    let Some(thread) = try_current_thread() else {
+        panic!("exit_current_process called from a kernel task");
+    };
+    let process = thread.process.clone();
+    *process.exit_status.lock() = Some(status);
+    if process.pid == 1 {
+        drop(thread);
+        drop(process);
+        match INIT_EXIT_HOOK.get() {
+            Some(hook) => hook(status),
+            None => panic!("init exited ({status:?}) before the kernel registered its exit hook"),
+        }
     }
-    match INIT_EXIT_HOOK.get() {
-        Some(hook) => hook(status),
-        None => panic!("init exited ({status:?}) before the kernel registered its exit hook"),
+    process.fs.lock().fd_table.clear();
+    process.aspace.lock().clear();
+    process.vfork_done.store(true, Ordering::Release);
+    process.vfork_wait.notify_all(false);
+    if let Some(parent) = find_process(process.ppid) {
+        parent.child_exit.notify_all(false);
     }
+    unregister_thread(axtask::current().id().as_u64());
+    drop(thread);
+    drop(process);
+    axtask::exit(0)
 }

@@ -14,7 +14,7 @@ use syscall_abi::{
 
 use super::{
     AltStack, ExitStatus, NSIG, RLIM_NLIMITS, RLimit, SS_DISABLE, SigAction, exit_current_process,
-    find_thread, futex,
+    find_thread, fork, futex,
     signal::{self, SI_TKILL, SI_USER, SigInfo},
     thread, threads_of,
 };
@@ -242,6 +242,12 @@ impl ProcessSyscalls for Handler {
         }
         if self.is_self(pid) || pid == -1 || pid == -(self.process().pid as i32) {
             self.signal_self(sig, SI_USER)
+        } else if pid > 0 {
+            let info = SigInfo {
+                code: SI_USER,
+                value: self.process().pid as usize,
+            };
+            fork::kill_process(pid as u32, sig as u32, info)
         } else {
             Err(LinuxError::ESRCH)
         }
@@ -548,6 +554,19 @@ impl ProcessSyscalls for Handler {
         Ok(self.process().pid as isize)
     }
 
+    fn sys_execve(
+        &mut self,
+        _path: syscall_abi::UserPath,
+        _argv: Option<syscall_abi::UserCStrArray>,
+        _envp: Option<syscall_abi::UserCStrArray>,
+    ) -> SysResult<()> {
+        // The kernel's exception entry runs execve itself (`fork::execve`)
+        // because it replaces the trap frame; a call that gets here is a
+        // kernel bug.
+        error!("execve reached the syscall table");
+        Err(LinuxError::ENOSYS)
+    }
+
     fn sys_getppid(&mut self) -> SysResult<isize> {
         Ok(self.process().ppid as isize)
     }
@@ -604,13 +623,22 @@ impl ProcessSyscalls for Handler {
 
     fn sys_wait4(
         &mut self,
-        _pid: i32,
-        _wstatus: Option<UserOut<i32>>,
-        _options: WaitOptions,
-        _rusage: Option<UserOut<Rusage>>,
+        pid: i32,
+        wstatus: Option<UserOut<i32>>,
+        options: WaitOptions,
+        rusage: Option<UserOut<Rusage>>,
     ) -> SysResult<isize> {
-        // The process has no children.
-        Err(LinuxError::ECHILD)
+        let Some((child, status)) = fork::wait4(pid, options)? else {
+            return Ok(0);
+        };
+        if let Some(wstatus) = wstatus {
+            wstatus.write(self.mem(), &status)?;
+        }
+        if let Some(rusage) = rusage {
+            // NOTE: children's CPU time is not accounted.
+            rusage.write(self.mem(), &Rusage::default())?;
+        }
+        Ok(child as isize)
     }
 
     fn sys_rseq(&mut self, _rseq: usize, _rseq_len: u32, _flags: i32, _sig: u32) -> SysResult<()> {

@@ -5,7 +5,7 @@
 //! until it blocks or ends.
 
 use alloc::format;
-use core::sync::atomic::{AtomicU32, Ordering};
+use core::sync::atomic::Ordering;
 
 use axerrno::LinuxError;
 use axhal::{context::TrapFrame, uspace::UspaceContext};
@@ -16,9 +16,6 @@ use super::{ExitStatus, Pid, Thread, current_thread, exit_current_process, futex
 
 type SysResult<T = ()> = Result<T, LinuxError>;
 
-/// The next thread id; init is 1.
-static NEXT_TID: AtomicU32 = AtomicU32::new(2);
-
 /// Kernel stack size of a thread's task (as `task-stack-size` in
 /// kernel/axconfig.toml).
 const THREAD_KERNEL_STACK: usize = 0x40000;
@@ -26,7 +23,7 @@ const THREAD_KERNEL_STACK: usize = 0x40000;
 /// Returns a copy of the current task's user registers. A task that runs
 /// user code enters the kernel only from EL0, on an empty kernel stack, so
 /// axcpu's entry code saved the frame at the top of that stack.
-fn current_user_frame() -> TrapFrame {
+pub(super) fn current_user_frame() -> TrapFrame {
     let top = axtask::current()
         .kernel_stack_top()
         .expect("a user thread's task has a kernel stack");
@@ -37,22 +34,23 @@ fn current_user_frame() -> TrapFrame {
     unsafe { frame.read() }
 }
 
-/// clone for a new thread in the calling process (`CLONE_VM | CLONE_THREAD
-/// | CLONE_SIGHAND`, as pthread_create passes). Creating a process (fork)
-/// fails with `ENOSYS`.
+/// clone: a new thread in the calling process (`CLONE_VM | CLONE_THREAD
+/// | CLONE_SIGHAND`, as pthread_create passes), or without CLONE_THREAD a
+/// new process (`fork::fork`).
 pub fn clone_thread(flags: CloneFlags, stack: usize, parent_tid: usize, tls: usize, child_tid: usize) -> SysResult<isize> {
     let thread_flags = CloneFlags::VM | CloneFlags::THREAD | CloneFlags::SIGHAND;
+    if !flags.contains(CloneFlags::THREAD) {
+        return super::fork::fork(flags, stack, parent_tid, tls, child_tid);
+    }
     if !flags.contains(thread_flags) {
-        // NOTE: processes other than init (fork, vfork, posix_spawn) are
-        // not supported yet.
-        return Err(LinuxError::ENOSYS);
+        return Err(LinuxError::EINVAL);
     }
     if !flags.contains(CloneFlags::FS | CloneFlags::FILES) {
         return Err(LinuxError::EINVAL);
     }
     let parent = current_thread();
     let process = parent.process.clone();
-    let tid: Pid = NEXT_TID.fetch_add(1, Ordering::Relaxed);
+    let tid: Pid = super::alloc_id();
     let child = Thread::new(tid, process.clone());
     child.sigmask.store(parent.sigmask(), Ordering::Relaxed);
     if flags.contains(CloneFlags::CHILD_CLEARTID) {
@@ -73,14 +71,18 @@ pub fn clone_thread(flags: CloneFlags, stack: usize, parent_tid: usize, tls: usi
     if stack != 0 {
         frame.usp = stack as u64;
     }
-    let set_tls = flags.contains(CloneFlags::SETTLS);
+    // Without CLONE_SETTLS the thread keeps the caller's thread pointer; a
+    // new task starts with TPIDR_EL0 = 0.
+    let tls = if flags.contains(CloneFlags::SETTLS) {
+        tls
+    } else {
+        axhal::asm::read_thread_pointer()
+    };
     let mut task = TaskInner::new(
         move || {
-            if set_tls {
-                // SAFETY: TPIDR_EL0 is the user thread pointer; the kernel
-                // does not use it.
-                unsafe { axhal::asm::write_thread_pointer(tls) };
-            }
+            // SAFETY: TPIDR_EL0 is the user thread pointer; the kernel
+            // does not use it.
+            unsafe { axhal::asm::write_thread_pointer(tls) };
             let kstack_top = axtask::current()
                 .kernel_stack_top()
                 .expect("a thread's task has a kernel stack");

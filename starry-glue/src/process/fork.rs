@@ -1,0 +1,313 @@
+//! New processes: fork and vfork (clone without CLONE_THREAD), execve and
+//! wait4.
+//!
+//! A child gets a copy of its parent's memory, also for CLONE_VM with
+//! CLONE_VFORK (vfork, posix_spawn): the parent waits until the child calls
+//! execve or exits, so the copy behaves like the shared memory of a vfork
+//! child as long as the child only prepares an execve, as those callers do.
+
+use alloc::{format, string::String, sync::Arc, vec::Vec};
+use core::{sync::atomic::Ordering, time::Duration};
+
+use axerrno::LinuxError;
+use axhal::{context::TrapFrame, uspace::UspaceContext};
+use axtask::TaskInner;
+use syscall_abi::{CloneFlags, UserCStrArray, UserPath, WaitOptions};
+
+use super::{
+    ExitStatus, Process, Thread, alloc_id, current_thread, exit_current_process, find_process,
+    loader, register_process, register_thread, remove_process, signal,
+    thread::current_user_frame,
+};
+use crate::UserMem;
+
+type SysResult<T = ()> = Result<T, LinuxError>;
+
+/// Kernel stack size of a process's first task (as `task-stack-size` in
+/// kernel/axconfig.toml).
+const KERNEL_STACK: usize = 0x40000;
+/// Limits of execve's arguments: the number of strings and their bytes
+/// (Linux's `MAX_ARG_STRINGS` is larger; 32 pages of bytes is its
+/// per-string limit).
+const MAX_ARG_COUNT: usize = 0x7fff_ffff;
+const MAX_ARG_BYTES: usize = 2 << 20;
+/// Nested `#!` interpreters execve follows, as Linux's `BINPRM_MAX_RECURSION`.
+const MAX_SHEBANG_DEPTH: usize = 4;
+/// How often a waiting wait4 checks for signals.
+const SIGNAL_CHECK_INTERVAL: Duration = Duration::from_millis(10);
+
+/// clone without CLONE_THREAD: creates a child process that continues from
+/// the same point with a copy of the caller's memory, file descriptors and
+/// signal actions.
+pub fn fork(flags: CloneFlags, stack: usize, parent_tid: usize, tls: usize, child_tid: usize) -> SysResult<isize> {
+    let unsupported = CloneFlags::THREAD
+        | CloneFlags::SIGHAND
+        | CloneFlags::NEWNS
+        | CloneFlags::NEWUSER
+        | CloneFlags::NEWPID
+        | CloneFlags::NEWNET
+        | CloneFlags::NEWIPC
+        | CloneFlags::NEWUTS
+        | CloneFlags::NEWCGROUP
+        | CloneFlags::PIDFD;
+    if flags.intersects(unsupported) {
+        return Err(LinuxError::EINVAL);
+    }
+    if flags.contains(CloneFlags::VM) && !flags.contains(CloneFlags::VFORK) {
+        // A process sharing the caller's memory for good is not supported.
+        return Err(LinuxError::ENOSYS);
+    }
+    let parent_thread = current_thread();
+    let parent = parent_thread.process.clone();
+    let pid = alloc_id();
+
+    let aspace = parent.aspace.lock().fork_copy()?;
+    let page_table_root = aspace.page_table_root();
+    let brk = *parent.brk.lock();
+    let fs = parent.fs.lock().clone();
+    let child = Process::new(pid, parent.pid, parent.exe_path.lock().clone(), aspace, brk.start, fs);
+    *child.brk.lock() = brk;
+    *child.sigactions.lock() = *parent.sigactions.lock();
+    *child.rlimits.lock() = *parent.rlimits.lock();
+    *child.creds.lock() = *parent.creds.lock();
+    let thread = Thread::new(pid, child.clone());
+    thread.sigmask.store(parent_thread.sigmask(), Ordering::Relaxed);
+    *thread.altstack.lock() = *parent_thread.altstack.lock();
+    if flags.contains(CloneFlags::CHILD_CLEARTID) {
+        thread.clear_child_tid.store(child_tid, Ordering::Relaxed);
+    }
+    if flags.contains(CloneFlags::PARENT_SETTID) {
+        parent.aspace.lock().write(parent_tid, &pid.to_ne_bytes())?;
+    }
+    if flags.contains(CloneFlags::CHILD_SETTID) {
+        child.aspace.lock().write(child_tid, &pid.to_ne_bytes())?;
+    }
+
+    let mut frame = current_user_frame();
+    frame.r[0] = 0;
+    if stack != 0 {
+        frame.usp = stack as u64;
+    }
+    // The child keeps the caller's thread pointer unless CLONE_SETTLS
+    // gives one; a new task starts with TPIDR_EL0 = 0.
+    let tls = if flags.contains(CloneFlags::SETTLS) {
+        tls
+    } else {
+        axhal::asm::read_thread_pointer()
+    };
+    let mut task = TaskInner::new(
+        move || {
+            // SAFETY: TPIDR_EL0 is the user thread pointer; the kernel
+            // does not use it.
+            unsafe { axhal::asm::write_thread_pointer(tls) };
+            let kstack_top = axtask::current()
+                .kernel_stack_top()
+                .expect("a process's task has a kernel stack");
+            // SAFETY: the task runs on the child's page table (set with
+            // `set_page_table_root`), and `kstack_top` is the top of this
+            // task's own kernel stack, unused from here on.
+            unsafe { UspaceContext::from(&frame).enter_uspace(kstack_top) }
+        },
+        format!("process {pid}"),
+        KERNEL_STACK,
+    );
+    task.ctx_mut().set_page_table_root(page_table_root);
+    parent.children.lock().push(child.clone());
+    register_process(child.clone());
+    register_thread(task.id().as_u64(), thread);
+    axtask::spawn_task(task);
+
+    if flags.contains(CloneFlags::VFORK) {
+        child
+            .vfork_wait
+            .wait_until(|| child.vfork_done.load(Ordering::Acquire));
+    }
+    Ok(pid as isize)
+}
+
+/// Reads a whole program file through the process's file-system state:
+/// `EACCES` unless it is a regular file with an execute bit.
+pub fn read_whole_file(fs: &starry_vfs::FsContext, path: &str) -> SysResult<Vec<u8>> {
+    let file = fs.open_file(starry_vfs::AT_FDCWD, path, starry_vfs::OpenFlags::empty(), 0)?;
+    let stat = file.stat()?;
+    if stat.node_type() != Some(starry_vfs::NodeType::Regular) {
+        return Err(LinuxError::EACCES);
+    }
+    if stat.mode & 0o111 == 0 {
+        return Err(LinuxError::EACCES);
+    }
+    let mut data = Vec::with_capacity(stat.size as usize);
+    let mut chunk = alloc::vec![0u8; 64 * 1024];
+    loop {
+        let n = file.read_at(data.len() as u64, &mut chunk)?;
+        if n == 0 {
+            return Ok(data);
+        }
+        data.extend_from_slice(&chunk[..n]);
+    }
+}
+
+/// Splits a `#!` line into the interpreter and its optional argument.
+fn parse_shebang(data: &[u8]) -> Option<(String, Option<Vec<u8>>)> {
+    let line = data.strip_prefix(b"#!")?;
+    let end = line.iter().position(|&b| b == b'\n').unwrap_or(line.len());
+    let line = core::str::from_utf8(&line[..end]).ok()?.trim();
+    let (interp, arg) = match line.split_once([' ', '\t']) {
+        Some((interp, arg)) => (interp, Some(arg.trim().as_bytes().to_vec())),
+        None => (line, None),
+    };
+    if interp.is_empty() {
+        return None;
+    }
+    Some((String::from(interp), arg.filter(|arg| !arg.is_empty())))
+}
+
+/// execve, run from the kernel's exception entry with the caller's trap
+/// frame (x0 = path, x1 = argv, x2 = envp). On success the frame starts the
+/// new program; on failure x0 gets the negated errno.
+pub fn execve(tf: &mut TrapFrame) {
+    match exec_frame(tf) {
+        Ok(()) => {}
+        Err(err) => tf.r[0] = (-(err as i32) as isize) as u64,
+    }
+}
+
+fn exec_frame(tf: &mut TrapFrame) -> SysResult {
+    let thread = current_thread();
+    let process = thread.process.clone();
+    let mem = UserMem::new(process.clone());
+    let path = UserPath::read_in(&mem, tf.r[0] as usize)?;
+    let mut path = String::from(path.to_str().map_err(|_| LinuxError::ENOENT)?);
+    let argv = match UserCStrArray::new_nullable(tf.r[1] as usize)? {
+        Some(argv) => argv.read_all(&mem, MAX_ARG_COUNT, MAX_ARG_BYTES)?,
+        None => Vec::new(),
+    };
+    let envp = match UserCStrArray::new_nullable(tf.r[2] as usize)? {
+        Some(envp) => envp.read_all(&mem, MAX_ARG_COUNT, MAX_ARG_BYTES)?,
+        None => Vec::new(),
+    };
+    if path.is_empty() {
+        return Err(LinuxError::ENOENT);
+    }
+
+    // Follow `#!` lines: the interpreter runs with the script as argument.
+    let mut args = argv;
+    let mut depth = 0;
+    loop {
+        let data = read_whole_file(&process.fs.lock(), &path)?;
+        let Some((interp, interp_arg)) = parse_shebang(&data) else {
+            if data.get(..4) != Some(b"\x7fELF") {
+                return Err(LinuxError::ENOEXEC);
+            }
+            break;
+        };
+        depth += 1;
+        if depth > MAX_SHEBANG_DEPTH {
+            return Err(LinuxError::ELOOP);
+        }
+        let mut new_args = Vec::new();
+        new_args.push(interp.clone().into_bytes());
+        new_args.extend(interp_arg);
+        new_args.push(path.clone().into_bytes());
+        new_args.extend(args.into_iter().skip(1));
+        args = new_args;
+        path = interp;
+    }
+
+    // The point of no return: the old program's memory goes away.
+    let mut random = [0u8; 16];
+    crate::misc::fill_random(&mut random);
+    let loaded = {
+        let fs = process.fs.lock().clone();
+        let mut aspace = process.aspace.lock();
+        aspace.clear();
+        loader::load_program(&mut aspace, &path, &args, &envp, &random, &mut |file| {
+            read_whole_file(&fs, file)
+        })
+    };
+    let loaded = match loaded {
+        Ok(loaded) => loaded,
+        Err(err) => {
+            debug!("execve {path}: loading failed after the old image was freed ({err:?})");
+            exit_current_process(ExitStatus::Signal(signal::SIGSEGV));
+        }
+    };
+    *process.exe_path.lock() = path;
+    *process.brk.lock() = super::Brk {
+        start: loaded.brk_start,
+        end: loaded.brk_start,
+    };
+    process.fs.lock().fd_table.close_all_on_exec();
+    for action in process.sigactions.lock().iter_mut() {
+        // Handlers do not survive execve; ignored signals stay ignored.
+        if action.handler != 1 {
+            *action = super::SigAction::default();
+        }
+    }
+    *thread.altstack.lock() = super::AltStack {
+        sp: 0,
+        flags: super::SS_DISABLE,
+        size: 0,
+    };
+
+    tf.r = [0; 31];
+    tf.usp = loaded.sp as u64;
+    tf.elr = loaded.entry as u64;
+    process.vfork_done.store(true, Ordering::Release);
+    process.vfork_wait.notify_all(false);
+    Ok(())
+}
+
+/// The `wait4` status word of an exit status.
+fn wait_status(status: ExitStatus) -> i32 {
+    match status {
+        ExitStatus::Code(code) => (code & 0xff) << 8,
+        ExitStatus::Signal(sig) => sig as i32,
+    }
+}
+
+/// wait4: reaps a child that has exited and returns its pid and status word.
+/// `pid` -1 (or 0 and below, as there are no process groups) means any
+/// child. Returns `Ok(None)` for WNOHANG when children still run.
+pub fn wait4(pid: i32, options: WaitOptions) -> SysResult<Option<(u32, i32)>> {
+    let process = current_thread().process.clone();
+    let matches = |child: &Arc<Process>| pid <= 0 || child.pid == pid as u32;
+    loop {
+        {
+            let mut children = process.children.lock();
+            if !children.iter().any(&matches) {
+                return Err(LinuxError::ECHILD);
+            }
+            let exited = children
+                .iter()
+                .position(|child| matches(child) && child.exit_status.lock().is_some());
+            if let Some(index) = exited {
+                let child = children.remove(index);
+                let status = child.exit_status.lock().expect("checked above");
+                remove_process(child.pid);
+                return Ok(Some((child.pid, wait_status(status))));
+            }
+        }
+        if options.contains(WaitOptions::NOHANG) {
+            return Ok(None);
+        }
+        if signal::has_pending_signal() {
+            return Err(LinuxError::EINTR);
+        }
+        process.child_exit.wait_timeout(SIGNAL_CHECK_INTERVAL);
+    }
+}
+
+/// Sends `sig` to process `pid` (its main thread).
+pub fn kill_process(pid: u32, sig: u32, info: signal::SigInfo) -> SysResult {
+    let process = find_process(pid).ok_or(LinuxError::ESRCH)?;
+    if process.exit_status.lock().is_some() {
+        // A zombie takes no more signals.
+        return Ok(());
+    }
+    let thread = super::find_thread(pid, pid).ok_or(LinuxError::ESRCH)?;
+    if sig != 0 {
+        signal::send_signal(&thread, sig, info);
+    }
+    Ok(())
+}
