@@ -16,7 +16,7 @@ use starry_glue::process::signal;
 
 /// Bytes received and not read yet; older bytes are kept when it is full.
 static INPUT: SpinNoIrq<VecDeque<u8>> = SpinNoIrq::new(VecDeque::new());
-/// The most bytes `INPUT` keeps.
+/// The maximum number of bytes `INPUT` keeps.
 const INPUT_CAPACITY: usize = 4096;
 /// The byte of Ctrl-C (ETX).
 const CTRL_C: u8 = 0x03;

@@ -2,7 +2,7 @@
 //!
 //! It replaces axruntime 0.3.0-preview.3, whose entry prints a banner of
 //! about 20 lines and whose panic handler powers off with status 0. This
-//! kernel keeps the boot quiet and ends QEMU with a status that tells what
+//! kernel keeps the boot quiet and ends QEMU with a status that names what
 //! happened.
 
 use core::sync::atomic::{AtomicU64, Ordering};

@@ -258,7 +258,7 @@ fn exec_frame(tf: &mut TrapFrame) -> SysResult {
     Ok(())
 }
 
-/// The `wait4` status word of an exit status.
+/// Encodes an exit status as the `wait4` status word.
 fn wait_status(status: ExitStatus) -> i32 {
     match status {
         ExitStatus::Code(code) => (code & 0xff) << 8,

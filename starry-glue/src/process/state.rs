@@ -291,7 +291,8 @@ pub fn remove_process(pid: Pid) {
 /// frees its memory and stays a zombie until its parent reaps it.
 ///
 /// NOTE: other threads of an exiting process other than init keep
-/// running; only single-threaded children are handled.
+/// running, and its children are not handed to init; only single-threaded
+/// children that their parent reaps are handled fully.
 pub fn exit_current_process(status: ExitStatus) -> ! {
     let Some(thread) = try_current_thread() else {
         panic!("exit_current_process called from a kernel task");
