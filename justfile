@@ -10,11 +10,16 @@ setup:
     bash scripts/setup-host.sh
 
 # Run every test: host unit tests, then the QEMU tests.
-test: test-host
+test: test-host test-qemu
 
 # Host tests of the spec, the generator and the generated ABI layer.
 test-host:
     cargo test --workspace
+
+# Boot the kernel under QEMU for each test in tests/ (pytest; ARGS go to
+# pytest, e.g. `just test-qemu -k mmap`).
+test-qemu *ARGS:
+    python3 -m pytest -q tests "$@"
 
 # Cross-build the aarch64 Python userland and its ext4 root image (cached
 # under ${STARRY_CACHE:-~/.cache/starry-python}) and print the image path.
