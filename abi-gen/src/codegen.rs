@@ -582,7 +582,7 @@ fn generate_arch_module(spec: &Spec, slot: usize, arch: &str) -> TokenStream {
                 }
             }
 
-            /// One strace line of call `nr`: the call, padded to column 40,
+            /// Build the strace line of call `nr`: the call, padded to column 40,
             /// then `= ` and the result (see [`format_call`]).
             pub fn trace_line<M: crate::UserMemory>(
                 mem: &M,

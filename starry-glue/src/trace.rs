@@ -51,12 +51,22 @@ fn now_nanos() -> u64 {
     axhal::time::ticks_to_nanos(axhal::time::current_ticks())
 }
 
+/// The process whose lines carry no `[pid N]` prefix: init, as strace
+/// leaves out the prefix for the process it started.
+const INIT_PID: u32 = 1;
+
 fn write_line(handler: &Handler, nr: usize, args: &[usize; 6], ret: Option<isize>) {
-    if let Some(sink) = SINK.get() {
-        let mut line = syscall_abi::trace_line(handler.mem(), nr, args, ret);
-        line.push('\n');
-        sink(&line);
-    }
+    let Some(sink) = SINK.get() else {
+        return;
+    };
+    let call = syscall_abi::trace_line(handler.mem(), nr, args, ret);
+    let pid = handler.process().pid;
+    let line = if pid == INIT_PID {
+        alloc::format!("{call}\n")
+    } else {
+        alloc::format!("[pid {pid}] {call}\n")
+    };
+    sink(&line);
 }
 
 #[inline(never)]

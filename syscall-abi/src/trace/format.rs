@@ -97,17 +97,17 @@ pub fn dirfd(out: &mut dyn Write, raw: usize) -> fmt::Result {
     }
 }
 
-/// An integer argument of C type `T` (low 32 bits for `int`).
+/// Write an integer argument of C type `T` (low 32 bits for `int`).
 pub fn int<T: FromArg + fmt::Display>(out: &mut dyn Write, raw: usize) -> fmt::Result {
     write!(out, "{}", T::from_arg(raw))
 }
 
-/// A file mode in octal with a leading zero, as strace prints `0644`.
+/// Write a file mode in octal with a leading zero, as strace prints `0644`.
 pub fn mode(out: &mut dyn Write, raw: usize) -> fmt::Result {
     write!(out, "0{:02o}", raw as u32)
 }
 
-/// A pointer or an opaque value: `NULL` or hex.
+/// Write a pointer or an opaque value: `NULL` or hex.
 pub fn addr(out: &mut dyn Write, raw: usize) -> fmt::Result {
     if raw == 0 {
         out.write_str("NULL")
@@ -133,7 +133,7 @@ fn signal_short_name(number: u32, out: &mut dyn Write) -> fmt::Result {
     }
 }
 
-/// A signal number: `SIGINT`, or the number when it has no name.
+/// Write a signal number: `SIGINT`, or the number when it has no name.
 pub fn signal(out: &mut dyn Write, raw: usize) -> fmt::Result {
     let number = raw as i32;
     if (1..=64).contains(&number) {
@@ -226,7 +226,7 @@ pub const CLOCK_ID: NamedValues = &[
     (7, "CLOCK_BOOTTIME"),
 ];
 
-/// A C `int` argument by name from `table`, or in decimal. `ioctl` requests
+/// Write a C `int` argument by name from `table`, or in decimal. `ioctl` requests
 /// without a name are shown in hex, as strace does.
 pub fn named(out: &mut dyn Write, table: NamedValues, raw: usize) -> fmt::Result {
     let value = raw as i32 as i64;
@@ -240,7 +240,7 @@ pub fn named(out: &mut dyn Write, table: NamedValues, raw: usize) -> fmt::Result
 /// Flags types with the prefix strace puts before each constant name.
 pub trait TraceFlags: Flags<Bits: FromArg + Into<u64>> {
     const PREFIX: &'static str;
-    /// What strace shows for no bits set.
+    /// The text strace shows for no bits set.
     const ZERO: &'static str = "0";
 
     /// Write the raw argument as `PREFIX_NAME|PREFIX_NAME|0x...`, unknown
@@ -252,7 +252,7 @@ pub trait TraceFlags: Flags<Bits: FromArg + Into<u64>> {
 }
 
 /// Write the named bits of `flags` joined by `|`, then any unknown bits in
-/// hex. `continued` tells whether text was written before (so the first
+/// hex. `continued` is true when text was written before (so the first
 /// name needs a `|`).
 fn write_named_bits<F: Flags<Bits: Into<u64>>>(
     flags: F,
@@ -317,7 +317,7 @@ trace_flags! {
 impl TraceFlags for OpenFlags {
     const PREFIX: &'static str = "O_";
 
-    /// The access mode comes first (`O_RDONLY` is 0), then the other bits.
+    /// Write the access mode first (`O_RDONLY` is 0), then the other bits.
     fn write_flags(raw: usize, out: &mut dyn Write) -> fmt::Result {
         let bits = raw as u32;
         out.write_str(match bits & 0o3 {
@@ -334,7 +334,7 @@ impl TraceFlags for OpenFlags {
     }
 }
 
-/// A flags argument of type `F`.
+/// Write a flags argument of type `F`.
 pub fn flags<F: TraceFlags>(out: &mut dyn Write, raw: usize) -> fmt::Result {
     F::write_flags(raw, out)
 }
@@ -351,7 +351,7 @@ pub fn fcntl_takes_arg(raw_cmd: usize) -> bool {
     !matches!(raw_cmd as u32, 1 | 3)
 }
 
-/// The third argument of `fcntl`, decoded after its command.
+/// Write the third argument of `fcntl`, decoded after its command.
 pub fn fcntl_arg(out: &mut dyn Write, raw_cmd: usize, raw: usize) -> fmt::Result {
     match raw_cmd as u32 {
         2 if raw == 1 => out.write_str("FD_CLOEXEC"),
@@ -412,12 +412,12 @@ fn addr_hex(out: &mut dyn Write, addr: usize) -> fmt::Result {
     write!(out, "{addr:#x}")
 }
 
-/// A buffer the call reads (`write`): its first bytes, quoted.
+/// Write a buffer the call reads (`write`): its first bytes, quoted.
 pub fn bytes_in<M: UserMemory>(out: &mut dyn Write, mem: &M, addr: usize, len: usize) -> fmt::Result {
     buffer(out, mem, addr, len)
 }
 
-/// A buffer the call fills (`read`): after a successful call the returned
+/// Write a buffer the call fills (`read`): after a successful call the returned
 /// number of bytes, quoted, else the address.
 pub fn bytes_out<M: UserMemory>(
     out: &mut dyn Write,
@@ -431,7 +431,7 @@ pub fn bytes_out<M: UserMemory>(
     }
 }
 
-/// The `getdents64` buffer: its address and the number of entries the call
+/// Write the `getdents64` buffer: its address and the number of entries the call
 /// returned, as `0x... /* 5 entries */`.
 pub fn dirents<M: UserMemory>(
     out: &mut dyn Write,
@@ -461,7 +461,7 @@ pub fn dirents<M: UserMemory>(
     write!(out, " /* {count} entries */")
 }
 
-/// A path or a C string the call reads: quoted whole (strace does not cut
+/// Write a path or a C string the call reads: quoted whole (strace does not cut
 /// paths), `NULL`, or the address when it cannot be read.
 pub fn path<M: UserMemory>(out: &mut dyn Write, mem: &M, addr: usize) -> fmt::Result {
     if addr == 0 {
@@ -477,7 +477,7 @@ pub fn path<M: UserMemory>(out: &mut dyn Write, mem: &M, addr: usize) -> fmt::Re
     }
 }
 
-/// A string the call fills and NUL-terminates (`getcwd`): the returned
+/// Write a string the call fills and NUL-terminates (`getcwd`): the returned
 /// length counts the NUL, which is not shown.
 pub fn cstr_out<M: UserMemory>(
     out: &mut dyn Write,
@@ -491,7 +491,7 @@ pub fn cstr_out<M: UserMemory>(
     }
 }
 
-/// A `char *[]` (argv, envp): `["a", "b"]`, cut after [`MAX_STRINGS`].
+/// Write a `char *[]` (argv, envp): `["a", "b"]`, cut after [`MAX_STRINGS`].
 pub fn cstr_array<M: UserMemory>(out: &mut dyn Write, mem: &M, addr: usize) -> fmt::Result {
     if addr == 0 {
         return out.write_str("NULL");
@@ -517,7 +517,7 @@ pub fn cstr_array<M: UserMemory>(out: &mut dyn Write, mem: &M, addr: usize) -> f
     out.write_char(']')
 }
 
-/// Which bytes of an iovec array are shown.
+/// The bytes of an iovec array that a trace line shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum IovecData {
     /// The call reads the buffers (`writev`): each one's `iov_len` bytes.
@@ -527,7 +527,7 @@ pub enum IovecData {
     Returned(Option<isize>),
 }
 
-/// A `struct iovec` array: `[{iov_base="...", iov_len=5}, ...]`.
+/// Write a `struct iovec` array: `[{iov_base="...", iov_len=5}, ...]`.
 pub fn iovec<M: UserMemory>(
     out: &mut dyn Write,
     mem: &M,
@@ -568,7 +568,7 @@ pub fn iovec<M: UserMemory>(
     out.write_char(']')
 }
 
-/// A kernel signal set: `[INT TERM]`, or `~[...]` listing the signals not
+/// Write a kernel signal set: `[INT TERM]`, or `~[...]` listing the signals not
 /// in the set when more than half are in it.
 fn write_sigset(out: &mut dyn Write, set: u64) -> fmt::Result {
     let (prefix, shown) = if set.count_ones() > 32 {
@@ -590,7 +590,7 @@ fn write_sigset(out: &mut dyn Write, set: u64) -> fmt::Result {
     out.write_char(']')
 }
 
-/// A signal set the call reads.
+/// Write a signal set the call reads.
 pub fn sigset_in<M: UserMemory>(out: &mut dyn Write, mem: &M, addr: usize) -> fmt::Result {
     if addr == 0 {
         return out.write_str("NULL");
@@ -601,7 +601,7 @@ pub fn sigset_in<M: UserMemory>(out: &mut dyn Write, mem: &M, addr: usize) -> fm
     }
 }
 
-/// A signal set the call fills.
+/// Write a signal set the call fills.
 pub fn sigset_out<M: UserMemory>(
     out: &mut dyn Write,
     mem: &M,
@@ -623,7 +623,7 @@ pub trait TraceValue: zerocopy::FromBytes + zerocopy::IntoBytes {
     fn write_value(&self, out: &mut dyn Write) -> fmt::Result;
 }
 
-/// One value the call reads: decoded, `NULL`, or the address.
+/// Write one value the call reads: decoded, `NULL`, or the address.
 pub fn value_in<T: TraceValue, M: UserMemory>(out: &mut dyn Write, mem: &M, addr: usize) -> fmt::Result {
     if addr == 0 {
         return out.write_str("NULL");
@@ -637,7 +637,7 @@ pub fn value_in<T: TraceValue, M: UserMemory>(out: &mut dyn Write, mem: &M, addr
     }
 }
 
-/// One value the call fills: decoded after a successful call, else the
+/// Write one value the call fills: decoded after a successful call, else the
 /// address.
 pub fn value_out<T: TraceValue, M: UserMemory>(
     out: &mut dyn Write,
@@ -684,7 +684,7 @@ fn array<T: TraceValue, M: UserMemory>(
     out.write_char(']')
 }
 
-/// An array of `count` values the call reads (`ppoll`'s fds).
+/// Write an array of `count` values the call reads (`ppoll`'s fds).
 pub fn array_in<T: TraceValue, M: UserMemory>(
     out: &mut dyn Write,
     mem: &M,
@@ -694,7 +694,7 @@ pub fn array_in<T: TraceValue, M: UserMemory>(
     array::<T, M>(out, mem, addr, (count as i32).max(0) as usize)
 }
 
-/// An array the call fills with as many values as it returns
+/// Write an array the call fills with as many values as it returns
 /// (`epoll_pwait`'s events).
 pub fn array_out<T: TraceValue, M: UserMemory>(
     out: &mut dyn Write,
@@ -708,7 +708,7 @@ pub fn array_out<T: TraceValue, M: UserMemory>(
     }
 }
 
-/// A number without a spec entry: `syscall_0x123(0x1, ...)` with all six
+/// Write a number without a spec entry: `syscall_0x123(0x1, ...)` with all six
 /// registers, as strace shows an unknown call.
 pub fn unknown_call(out: &mut dyn Write, nr: usize, raw: &[usize; 6]) -> fmt::Result {
     write!(out, "syscall_{nr:#x}(")?;

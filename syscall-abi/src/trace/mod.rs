@@ -86,7 +86,7 @@ impl CallCounters {
         }
     }
 
-    /// Whether the `-e trace=` filter selects this syscall.
+    /// Tell whether the `-e trace=` filter selects this syscall.
     pub fn selected(&self) -> bool {
         self.selected.load(Ordering::Relaxed)
     }
@@ -95,7 +95,7 @@ impl CallCounters {
         self.selected.store(selected, Ordering::Relaxed);
     }
 
-    /// A consistent copy of the counts.
+    /// Copy the counts.
     pub fn snapshot(&self) -> CountSnapshot {
         CountSnapshot {
             calls: self.calls.load(Ordering::Relaxed),
@@ -208,7 +208,7 @@ pub fn check_errno(
     );
 }
 
-/// The message strerror gives for `errno` in glibc and musl, as strace
+/// Return the message strerror gives for `errno` in glibc, as strace
 /// prints it after the name.
 pub fn errno_message(errno: LinuxError) -> &'static str {
     use LinuxError::*;
