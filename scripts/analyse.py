@@ -39,16 +39,27 @@ KNOWN_CAUSES = {
     "membarrier": "musl's dlopen asks for MEMBARRIER_CMD_PRIVATE_EXPEDITED when it loads a "
                   "module with thread-local storage; Linux fails it with EPERM (not "
                   "registered), the kernel with ENOSYS, and musl carries on after either.",
-    "ioctl": "isatty() is ioctl(TIOCGWINSZ). Under the kernel the standard streams are the "
-             "console, a terminal, so those calls succeed; in the Linux reference they are "
-             "files or pipes and fail with ENOTTY.",
-    "openat": "the Linux reference runs under qemu-user, which maps absolute paths into the "
-              "root tree only when they exist there and otherwise uses the host's file (for "
-              "example /etc/localtime), so failed lookups differ.",
-    "newfstatat": "path lookups outside the root tree fall back to the host under qemu-user "
-                  "(see openat).",
-    "readlinkat": "path lookups outside the root tree fall back to the host under qemu-user "
-                  "(see openat).",
+    "ioctl": "isatty() is ioctl(TIOCGWINSZ). Both sides run on a terminal (the serial "
+             "console under the kernel, a pseudo-terminal on Linux), so the ENOTTY calls "
+             "are on the files Python opens; their number follows the imports.",
+    "openat": "the Linux reference runs python3.11 by its host path inside the copied "
+              "tree (qemu-user needs that), so getpath also probes lib/python311.zip "
+              "under other prefixes (seen: /lib/python311.zip, /tmp/lib/python311.zip).",
+    "newfstatat": "the reference's getpath probes other prefixes (see openat).",
+    "mremap": "the failing calls follow an in-place growth of the same mapping (for "
+              "example mremap(A, 155648, 176128) returns A, then mremap(A, 176128, "
+              "196608) fails with EFAULT). ops::mremap requires the old range to lie in "
+              "one area, so the grown part seems to be kept as a separate area, where "
+              "Linux merges adjacent compatible mappings. musl falls back to malloc, copy "
+              "and free, which changes the mmap, munmap and madvise counts too.",
+}
+
+# Causes that apply to every syscall of one run.
+RUN_CAUSES = {
+    "inter": "Under the kernel, standard input is the serial console, a terminal, so "
+             "Python runs its interactive hook, which imports rlcompleter (the kernel "
+             "trace opens rlcompleter.py); on Linux standard input is the session file. "
+             "The extra import explains the higher counts of most file calls.",
 }
 
 
@@ -62,15 +73,15 @@ def describe_difference(name: str, linux: tracer.Counts, ours: tracer.Counts,
                         spec: dict[str, dict]) -> str:
     """Describe in one line how a syscall's counts differ, with the known cause."""
     if linux.calls == 0:
-        what = f"only under the kernel ({ours.calls} calls)"
+        change = f"only under the kernel ({ours.calls} calls)"
     elif ours.calls == 0:
-        what = f"only on Linux ({linux.calls} calls)"
+        change = f"only on Linux ({linux.calls} calls)"
     elif linux.calls != ours.calls:
-        what = f"{linux.calls} calls on Linux, {ours.calls} under the kernel"
+        change = f"{linux.calls} calls on Linux, {ours.calls} under the kernel"
     else:
-        what = "same number of calls"
+        change = "same number of calls"
     if linux.errors != ours.errors:
-        what += f"; errors Linux {linux.error_text()}, kernel {ours.error_text()}"
+        change += f"; errors Linux {linux.error_text()}, kernel {ours.error_text()}"
     entry = spec.get(name)
     if entry is None:
         level = "no spec entry"
@@ -79,7 +90,7 @@ def describe_difference(name: str, linux: tracer.Counts, ours: tracer.Counts,
         if entry.get("note"):
             level += f": {entry['note']}"
     cause = KNOWN_CAUSES.get(name)
-    text = f"- **{name}**: {what}. ({level})"
+    text = f"- **{name}**: {change}. ({level})"
     if cause:
         text += f" Cause: {cause}"
     return text
@@ -113,6 +124,8 @@ def render_run(key: str, title: str, result: tracer.Comparison,
            tracer.comparison_table(result.rows),
            "### Differences and why\n"]
     differing = [row for row in result.rows if row[0] == "*"]
+    if key in RUN_CAUSES:
+        out.append(RUN_CAUSES[key] + "\n")
     if not differing:
         out.append("No differences.\n")
     for _, name, linux, ours in differing:
