@@ -56,9 +56,9 @@ def parse_runner_options(options: list[str]) -> argparse.Namespace:
                         help="seconds before QEMU is killed with status 124 (default: none "
                              f"when stdin is a terminal, else {DEFAULT_TIMEOUT:g}; "
                              "0 means none; QEMU_TIMEOUT sets it too)")
-    parser.add_argument("--log", default=os.environ.get("LOG", "warn"),
+    parser.add_argument("--log", default=os.environ.get("LOG", "info"),
                         choices=["off", "error", "warn", "info", "debug", "trace"],
-                        help="kernel log level (default: warn, or $LOG)")
+                        help="kernel log level (default: info, a few boot lines; or $LOG)")
     parser.add_argument("--no-build", action="store_true",
                         help="do not rebuild the kernel or the image first")
     parser.add_argument("--kernel", type=Path,

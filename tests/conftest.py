@@ -49,8 +49,12 @@ def _normalise(raw: bytes) -> str:
 
 
 def run_kernel(*args: str, disk: Path, timeout: int = BOOT_TIMEOUT,
-               stdin: bytes = b"", log: str | None = None) -> Run:
-    """Boot the kernel on `disk` with Python's arguments `args`."""
+               stdin: bytes = b"", log: str | None = "warn") -> Run:
+    """Boot the kernel on `disk` with Python's arguments `args`.
+
+    The kernel logs at `log`; the default, warn, keeps the boot lines out of
+    Python's output, and None leaves the runner's own default.
+    """
     cmd = [sys.executable, str(RUNNER), "--kernel", str(CHECKED_KERNEL),
            "--disk", str(disk), "--timeout", str(timeout)]
     if log is not None:

@@ -129,13 +129,20 @@ def test_timeout_is_reported(disk):
     assert "timeout" in run.stderr.lower()
 
 
+def test_boot_prints_few_lines(disk):
+    run = run_kernel("-c", "print(6*7)", disk=disk, log=None)
+    assert run.status == 0
+    boot_lines = run.lines[:run.lines.index("42")]
+    assert 1 <= len(boot_lines) <= 10, run.stdout
+
+
 def test_debug_log_shows_more(disk):
-    quiet = run_kernel("-c", "pass", disk=disk)
+    default = run_kernel("-c", "pass", disk=disk, log=None)
     debug = run_kernel("-c", "pass", disk=disk, log="debug")
-    assert quiet.status == 0
+    assert default.status == 0
     assert debug.status == 0
-    assert len(quiet.lines) <= 15
-    assert len(debug.lines) > len(quiet.lines) + 20
+    assert len(default.lines) <= 15
+    assert len(debug.lines) > len(default.lines) + 20
 
 
 def test_disk_clean_after_runs(disk):
