@@ -6,7 +6,7 @@
 //! user-memory check would use the old permissions. This type keeps both in
 //! step, which mprotect needs.
 
-use alloc::vec::Vec;
+use alloc::{collections::BTreeMap, vec::Vec};
 
 use axalloc::{UsageKind, global_allocator};
 use axerrno::LinuxError;
@@ -16,6 +16,7 @@ use axhal::{
 };
 use memory_addr::{MemoryAddr, PAGE_SIZE_4K, PageIter4K, PhysAddr, VirtAddr, VirtAddrRange};
 use memory_set::{MappingBackend, MemoryArea, MemorySet};
+use spin::Mutex;
 
 /// The first address past user space (48-bit virtual addresses, as Linux on
 /// aarch64).
@@ -26,16 +27,75 @@ pub const USER_ADDR_MIN: usize = 0x1_0000;
 /// The start of the search for a free range when mmap gets no usable hint.
 pub const MMAP_BASE: usize = 0x7f00_0000_0000;
 
-/// The backend of a memory area: every area owns its frames, allocated at
-/// map time (`populate`) or on the first access.
+/// The backend of a memory area. A private area owns its frames; a shared
+/// area (MAP_SHARED) shares them with the copies fork makes, counting the
+/// mappings of each frame in `SHARED_FRAMES`. Frames are allocated at map
+/// time (`populate`) or on the first access.
 #[derive(Clone)]
 pub struct Backend {
     populate: bool,
+    shared: bool,
 }
 
 impl Backend {
     pub const fn new(populate: bool) -> Self {
-        Self { populate }
+        Self {
+            populate,
+            shared: false,
+        }
+    }
+
+    pub const fn shared(populate: bool) -> Self {
+        Self {
+            populate,
+            shared: true,
+        }
+    }
+
+    /// The same kind of backend with frames allocated on first access.
+    pub const fn lazy(&self) -> Self {
+        Self {
+            populate: false,
+            shared: self.shared,
+        }
+    }
+}
+
+/// The number of mappings of each frame of a shared area, by physical
+/// address.
+static SHARED_FRAMES: Mutex<BTreeMap<usize, usize>> = Mutex::new(BTreeMap::new());
+
+fn share_frame(frame: PhysAddr) {
+    *SHARED_FRAMES.lock().entry(frame.as_usize()).or_insert(0) += 1;
+}
+
+/// Drops one mapping of a frame of a shared area, freeing the frame with
+/// its last mapping.
+fn unshare_frame(frame: PhysAddr) {
+    let mut frames = SHARED_FRAMES.lock();
+    let last = match frames.get_mut(&frame.as_usize()) {
+        Some(count) if *count > 1 => {
+            *count -= 1;
+            false
+        }
+        Some(_) => {
+            frames.remove(&frame.as_usize());
+            true
+        }
+        None => true,
+    };
+    drop(frames);
+    if last {
+        dealloc_frame(frame);
+    }
+}
+
+/// Frees the frame of an unmapped page of an area with backend `backend`.
+fn release_frame(backend: &Backend, frame: PhysAddr) {
+    if backend.shared {
+        unshare_frame(frame);
+    } else {
+        dealloc_frame(frame);
     }
 }
 
@@ -99,6 +159,9 @@ impl MappingBackend for Backend {
                 dealloc_frame(frame);
                 return false;
             }
+            if self.shared {
+                share_frame(frame);
+            }
         }
         true
     }
@@ -107,7 +170,7 @@ impl MappingBackend for Backend {
         let mut cursor = pt.cursor();
         for vaddr in PageIter4K::new(start, start + size).unwrap() {
             if let Ok((frame, _, _)) = cursor.unmap(vaddr) {
-                dealloc_frame(frame);
+                release_frame(self, frame);
             }
         }
         true
@@ -173,8 +236,20 @@ impl AddrSpace {
         populate: bool,
         replace: bool,
     ) -> Result<(), LinuxError> {
+        self.map_with(start, size, prot, Backend::new(populate), replace)
+    }
+
+    /// Maps `[start, start + size)` as `map` does, with `backend`.
+    pub fn map_with(
+        &mut self,
+        start: VirtAddr,
+        size: usize,
+        prot: MappingFlags,
+        backend: Backend,
+        replace: bool,
+    ) -> Result<(), LinuxError> {
         check_range(start, size)?;
-        let area = MemoryArea::new(start, size, prot, Backend::new(populate));
+        let area = MemoryArea::new(start, size, prot, backend);
         self.areas.map(area, &mut self.pt, replace).map_err(map_err)
     }
 
@@ -222,6 +297,11 @@ impl AddrSpace {
             .map(|area| (area.va_range(), area.flags()))
     }
 
+    /// Returns the backend of the area containing `vaddr`.
+    pub fn area_backend(&self, vaddr: VirtAddr) -> Option<Backend> {
+        self.areas.find(vaddr).map(|area| area.backend().clone())
+    }
+
     /// Returns whether any area overlaps `[start, start + size)`.
     pub fn overlaps(&self, start: VirtAddr, size: usize) -> bool {
         self.areas
@@ -244,8 +324,8 @@ impl AddrSpace {
     /// frame's physical address. Fails with `EFAULT` when no area contains
     /// `vaddr` or the area does not allow `access`.
     pub fn populate_page(&mut self, vaddr: VirtAddr, access: MappingFlags) -> Result<PhysAddr, LinuxError> {
-        let prot = match self.areas.find(vaddr) {
-            Some(area) => area.flags(),
+        let (prot, shared) = match self.areas.find(vaddr) {
+            Some(area) => (area.flags(), area.backend().shared),
             None => return Err(LinuxError::EFAULT),
         };
         if !prot_allows(prot, access) {
@@ -265,6 +345,9 @@ impl AddrSpace {
             drop(cursor);
             dealloc_frame(frame);
             return Err(LinuxError::ENOMEM);
+        }
+        if shared {
+            share_frame(frame);
         }
         Ok(frame)
     }
@@ -290,10 +373,14 @@ impl AddrSpace {
         if !self.is_fully_mapped(start, size) {
             return Err(LinuxError::ENOMEM);
         }
-        let mut cursor = self.pt.cursor();
         for vaddr in PageIter4K::new(start, start + size).unwrap() {
-            if let Ok((frame, _, _)) = cursor.unmap(vaddr) {
-                dealloc_frame(frame);
+            let Some(backend) = self.area_backend(vaddr) else {
+                continue;
+            };
+            if let Ok((frame, _, _)) = self.pt.cursor().unmap(vaddr) {
+                // NOTE: a page of a shared area is dropped from this process
+                // only; the data is gone once no process maps it.
+                release_frame(&backend, frame);
             }
         }
         Ok(())
@@ -312,7 +399,14 @@ impl AddrSpace {
         prot: MappingFlags,
     ) -> Result<(), LinuxError> {
         check_range(new, new_size)?;
-        self.map(new, new_size, prot, false, false)?;
+        let backend = match self.area_backend(old) {
+            Some(backend) => Backend {
+                populate: false,
+                ..backend
+            },
+            None => Backend::new(false),
+        };
+        self.map_with(new, new_size, prot, backend, false)?;
         let moved = old_size.min(new_size);
         {
             let mut cursor = self.pt.cursor();
@@ -435,17 +529,43 @@ impl AddrSpace {
     }
 
     /// Creates a copy of this address space for fork: the same areas, with
-    /// a private copy of every page that has a frame. Pages never touched
+    /// a private copy of every page of a private area that has a frame, and
+    /// the same frames for shared areas. Untouched pages of private areas
     /// stay lazy.
-    pub fn fork_copy(&self) -> Result<AddrSpace, LinuxError> {
+    pub fn fork_copy(&mut self) -> Result<AddrSpace, LinuxError> {
+        // Pages of shared areas get their frames now, so that both processes
+        // see the same page even if it was never touched before.
+        let shared_pages: Vec<VirtAddr> = self
+            .areas
+            .iter()
+            .filter(|area| area.backend().shared)
+            .flat_map(|area| PageIter4K::new(area.start(), area.end()).unwrap())
+            .collect();
+        for page in shared_pages {
+            self.populate_page(page, MappingFlags::empty())?;
+        }
         let mut child = AddrSpace::new()?;
         for area in self.areas.iter() {
-            child.map(area.start(), area.size(), area.flags(), false, false)?;
+            let shared = area.backend().shared;
+            let backend = Backend {
+                populate: false,
+                shared,
+            };
+            child.map_with(area.start(), area.size(), area.flags(), backend, false)?;
             let mut cursor = child.pt.cursor();
             for vaddr in PageIter4K::new(area.start(), area.end()).unwrap() {
                 let Ok((paddr, flags, _)) = self.pt.query(vaddr) else {
                     continue;
                 };
+                if shared {
+                    // Both processes map the same frame.
+                    let frame = paddr.align_down_4k();
+                    if cursor.map(vaddr, frame, PageSize::Size4K, flags).is_err() {
+                        return Err(LinuxError::ENOMEM);
+                    }
+                    share_frame(frame);
+                    continue;
+                }
                 let frame = alloc_zeroed_frame().ok_or(LinuxError::ENOMEM)?;
                 // SAFETY: both frames are whole pages of RAM reached through
                 // the kernel's linear map: the parent's page, and the new

@@ -8,7 +8,7 @@ use axhal::paging::MappingFlags;
 use memory_addr::{MemoryAddr, PAGE_SIZE_4K, VirtAddr};
 use syscall_abi::{MmapFlags, MmapProt, MremapFlags};
 
-use super::aspace::{MMAP_BASE, USER_ADDR_END, USER_ADDR_MIN};
+use super::aspace::{Backend, MMAP_BASE, USER_ADDR_END, USER_ADDR_MIN};
 use crate::process::Process;
 
 type SysResult<T = ()> = Result<T, LinuxError>;
@@ -50,6 +50,14 @@ fn page_len(len: usize) -> SysResult<usize> {
     Ok(rounded)
 }
 
+/// Bytes of RAM the page allocator manages. Linux's default overcommit
+/// heuristic rejects a single request larger than RAM plus swap, and a
+/// lazily mapped heap of terabytes would make fork walk every page of it.
+fn total_ram() -> usize {
+    let allocator = axalloc::global_allocator();
+    (allocator.available_pages() + allocator.used_pages()) * PAGE_SIZE_4K
+}
+
 /// brk: moves the program break to `addr` and returns the new break, or the
 /// current one when `addr` is below the heap start or memory is short (Linux
 /// reports failure this way).
@@ -60,6 +68,9 @@ pub fn brk(process: &Process, addr: usize) -> usize {
     }
     let old_top = brk.end.align_up_4k();
     let new_top = addr.align_up_4k();
+    if new_top > old_top && new_top - old_top > total_ram() {
+        return brk.end;
+    }
     let mut aspace = process.aspace.lock();
     if new_top > old_top {
         let prot = MappingFlags::READ | MappingFlags::WRITE;
@@ -138,9 +149,16 @@ pub fn mmap(
     };
 
     let area_flags = prot_to_flags(prot);
-    // NOTE: MAP_SHARED is treated as MAP_PRIVATE: there is one process, and
-    // writes to a shared file mapping are not written back to the file.
-    aspace.map(VirtAddr::from(start), len, area_flags, file.is_some(), true)?;
+    // NOTE: a MAP_SHARED mapping is shared with the children fork creates,
+    // but not with other mappings of the same file, and writes to it do not
+    // reach the file.
+    let populate = file.is_some();
+    let backend = if map_type == MmapFlags::PRIVATE {
+        Backend::new(populate)
+    } else {
+        Backend::shared(populate)
+    };
+    aspace.map_with(VirtAddr::from(start), len, area_flags, backend, true)?;
     if let Some(file) = file {
         // A private file mapping gets a copy of the file's bytes; the part
         // past the end of the file stays zero.
@@ -284,7 +302,8 @@ pub fn mremap(
     let grow_start = old + old_size;
     let grow = new_size - old_size;
     if grow_start.as_usize() + grow <= USER_ADDR_END && !aspace.overlaps(grow_start, grow) {
-        aspace.map(grow_start, grow, prot, false, false)?;
+        let backend = aspace.area_backend(old).unwrap_or(Backend::new(false));
+        aspace.map_with(grow_start, grow, prot, backend.lazy(), false)?;
         return Ok(old_addr);
     }
     if !flags.contains(MremapFlags::MAYMOVE) {

@@ -1,50 +1,75 @@
-//! Futexes: wait queues keyed by user address.
+//! Futexes: wait queues keyed by the physical address of the futex word, so
+//! that a futex in memory shared between processes (MAP_SHARED, kept across
+//! fork) is one futex, and private futexes of different processes are not.
 //!
-//! There is one address space, so the user address alone is the key. Tasks
-//! are switched only when they block or yield (axtask without preemption),
-//! so no wake-up can come between reading the futex word and sleeping.
+//! Tasks are switched only when they block or yield (axtask without
+//! preemption), so no wake-up can come between reading the futex word and
+//! sleeping.
 
 use alloc::{collections::BTreeMap, sync::Arc};
 use core::time::Duration;
 
 use axerrno::LinuxError;
+use axhal::paging::MappingFlags;
 use axtask::WaitQueue;
+use memory_addr::VirtAddr;
 use spin::Mutex;
+
+use super::Process;
 
 type SysResult<T = ()> = Result<T, LinuxError>;
 
+/// How often a waiting task checks for signals.
+const SIGNAL_CHECK_INTERVAL: Duration = Duration::from_millis(10);
+
 static QUEUES: Mutex<BTreeMap<usize, Arc<WaitQueue>>> = Mutex::new(BTreeMap::new());
 
-fn queue(uaddr: usize) -> Arc<WaitQueue> {
+/// Returns the key of the futex word at `uaddr` of `process`: its physical
+/// address. `EFAULT` when the word is not mapped readable.
+pub fn key(process: &Process, uaddr: usize) -> SysResult<usize> {
+    let frame = process
+        .aspace
+        .lock()
+        .populate_page(VirtAddr::from(uaddr), MappingFlags::READ)?;
+    Ok(frame.as_usize() + uaddr % memory_addr::PAGE_SIZE_4K)
+}
+
+fn queue(key: usize) -> Arc<WaitQueue> {
     QUEUES
         .lock()
-        .entry(uaddr)
+        .entry(key)
         .or_insert_with(|| Arc::new(WaitQueue::new()))
         .clone()
 }
 
-/// Sleeps on `uaddr` after the caller checked its value: until a wake, or
-/// for `timeout`. Fails with `ETIMEDOUT` when the time ran out.
-pub fn wait(uaddr: usize, timeout: Option<Duration>) -> SysResult {
-    let queue = queue(uaddr);
-    match timeout {
-        Some(timeout) => {
-            if queue.wait_timeout(timeout) {
-                Err(LinuxError::ETIMEDOUT)
-            } else {
-                Ok(())
+/// Sleeps on futex `key` after the caller checked its value: until a wake,
+/// a signal (`EINTR`) or the end of `timeout` (`ETIMEDOUT`).
+pub fn wait(key: usize, timeout: Option<Duration>) -> SysResult {
+    let queue = queue(key);
+    let deadline = timeout.map(|timeout| crate::time::monotonic() + timeout);
+    loop {
+        let step = match deadline {
+            Some(deadline) => {
+                let now = crate::time::monotonic();
+                if now >= deadline {
+                    return Err(LinuxError::ETIMEDOUT);
+                }
+                (deadline - now).min(SIGNAL_CHECK_INTERVAL)
             }
+            None => SIGNAL_CHECK_INTERVAL,
+        };
+        if !queue.wait_timeout(step) {
+            return Ok(());
         }
-        None => {
-            queue.wait();
-            Ok(())
+        if super::signal::has_pending_signal() {
+            return Err(LinuxError::EINTR);
         }
     }
 }
 
-/// Wakes up to `count` waiters on `uaddr`; returns how many woke.
-pub fn wake(uaddr: usize, count: usize) -> usize {
-    let queue = QUEUES.lock().get(&uaddr).cloned();
+/// Wakes up to `count` waiters on futex `key`; returns how many woke.
+pub fn wake(key: usize, count: usize) -> usize {
+    let queue = QUEUES.lock().get(&key).cloned();
     match queue {
         Some(queue) => queue.notify_many(count, false),
         None => 0,

@@ -16,7 +16,7 @@ use super::{
     AltStack, ExitStatus, NSIG, RLIM_NLIMITS, RLimit, SS_DISABLE, SigAction, exit_current_process,
     find_thread, fork, futex,
     signal::{self, SI_TKILL, SI_USER, SigInfo},
-    thread, threads_of,
+    thread,
 };
 use crate::Handler;
 
@@ -176,7 +176,10 @@ impl ProcessSyscalls for Handler {
             return Err(LinuxError::EINVAL);
         }
         match cmd {
-            FUTEX_WAKE | FUTEX_WAKE_BITSET => Ok(futex::wake(uaddr, val as usize) as isize),
+            FUTEX_WAKE | FUTEX_WAKE_BITSET => {
+                let key = futex::key(self.process(), uaddr)?;
+                Ok(futex::wake(key, val as usize) as isize)
+            }
             FUTEX_REQUEUE | FUTEX_CMP_REQUEUE => {
                 if cmd == FUTEX_CMP_REQUEUE {
                     let current: u32 = syscall_abi::UserMemory::read_val(self.mem(), uaddr)?;
@@ -188,8 +191,9 @@ impl ProcessSyscalls for Handler {
                 // ones to requeue are woken instead; futex users re-check
                 // their condition after every wake-up. `timeout` carries the
                 // requeue count here.
-                let woken = futex::wake(uaddr, val as usize);
-                let requeued = futex::wake(uaddr, timeout.min(i32::MAX as usize));
+                let key = futex::key(self.process(), uaddr)?;
+                let woken = futex::wake(key, val as usize);
+                let requeued = futex::wake(key, timeout.min(i32::MAX as usize));
                 let _ = uaddr2;
                 Ok((woken + requeued) as isize)
             }
@@ -215,12 +219,8 @@ impl ProcessSyscalls for Handler {
                         duration
                     })
                 };
-                if timeout.is_none() && threads_of(self.process().pid) == 1 {
-                    // No other thread could ever wake this one.
-                    warn!("futex wait without timeout in a single-threaded process");
-                    return Err(LinuxError::EINTR);
-                }
-                futex::wait(uaddr, timeout)?;
+                let key = futex::key(self.process(), uaddr)?;
+                futex::wait(key, timeout)?;
                 Ok(0)
             }
             _ => Err(LinuxError::ENOSYS),

@@ -111,9 +111,9 @@ pub fn exit_thread(status: i32) -> ! {
         exit_current_process(ExitStatus::Code(status & 0xff));
     }
     let clear = thread.clear_child_tid.load(Ordering::Relaxed);
-    if clear != 0 {
-        if thread.process.aspace.lock().write(clear, &0u32.to_ne_bytes()).is_ok() {
-            futex::wake(clear, 1);
+    if clear != 0 && thread.process.aspace.lock().write(clear, &0u32.to_ne_bytes()).is_ok() {
+        if let Ok(key) = futex::key(&thread.process, clear) {
+            futex::wake(key, 1);
         }
     }
     unregister_thread(axtask::current().id().as_u64());
