@@ -10,7 +10,7 @@ use rand_chacha::ChaCha20Rng;
 use rand_core::{RngCore, SeedableRng};
 use spin::Mutex;
 use syscall_abi::{
-    Fd, GetrandomFlags, LinuxError, MiscSyscalls, SysResult, SyscallContext, Sysinfo, UTSNAME_FIELD_LEN,
+    Fd, FdPair, GetrandomFlags, LinuxError, MiscSyscalls, SysResult, SyscallContext, Sysinfo, UTSNAME_FIELD_LEN,
     UserInBytes, UserInOut, UserOut, UserOutBytes, Utsname,
 };
 
@@ -135,6 +135,17 @@ impl MiscSyscalls for Handler {
         socket::socket(self, domain, sock_type, protocol)
     }
 
+    fn sys_socketpair(&mut self, domain: i32, sock_type: i32, _protocol: i32, sv: UserOut<FdPair>) -> SysResult<()> {
+        let fds = socket::socketpair(self, domain, sock_type)?;
+        if let Err(err) = sv.write(self.mem(), &FdPair { fds }) {
+            let mut fs = self.process().fs.lock();
+            let _ = fs.fd_table.remove(fds[0]);
+            let _ = fs.fd_table.remove(fds[1]);
+            return Err(err);
+        }
+        Ok(())
+    }
+
     fn sys_bind(&mut self, sockfd: Fd, addr: UserInBytes, addrlen: i32) -> SysResult<()> {
         socket::bind(self, sockfd, addr, addrlen)
     }
@@ -159,27 +170,25 @@ impl MiscSyscalls for Handler {
     fn sys_sendto(
         &mut self,
         sockfd: Fd,
-        _buf: UserInBytes,
-        _len: usize,
+        buf: UserInBytes,
+        len: usize,
         _flags: i32,
         _dest_addr: Option<UserInBytes>,
         _addrlen: i32,
     ) -> SysResult<usize> {
-        socket::get(self, sockfd)?;
-        Err(LinuxError::ENOTCONN)
+        socket::send(self, sockfd, &buf, len)
     }
 
     fn sys_recvfrom(
         &mut self,
         sockfd: Fd,
-        _buf: UserOutBytes,
-        _len: usize,
+        buf: UserOutBytes,
+        len: usize,
         _flags: i32,
         _src_addr: usize,
         _addrlen: Option<UserInOut<u32>>,
     ) -> SysResult<usize> {
-        socket::get(self, sockfd)?;
-        Err(LinuxError::ENOTCONN)
+        socket::recv(self, sockfd, &buf, len)
     }
 
     fn sys_setsockopt(&mut self, sockfd: Fd, _level: i32, _optname: i32, optval: UserInBytes, _optlen: i32) -> SysResult<()> {

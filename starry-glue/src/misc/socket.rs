@@ -1,14 +1,16 @@
 //! Minimal sockets: enough for programs that create, bind and close them
 //! (Python's `socket` module and its users at import time). There is no
-//! network device, so no data ever flows: sends and receives fail with
-//! `ENOTCONN`, and connecting fails as it would with nothing listening.
+//! network device, so no data flows through them: sends and receives fail
+//! with `ENOTCONN`, and connecting fails as it would with nothing listening.
+//! The exception is socketpair, whose two ends carry data to each other
+//! over a pair of pipes (multiprocessing's duplex `Pipe`).
 
 use alloc::{sync::Arc, vec::Vec};
 use core::any::Any;
 
 use spin::Mutex;
 use starry_vfs::{FileLike, OpenFlags, S_IFSOCK, Stat, VfsResult};
-use syscall_abi::{Fd, LinuxError, SysResult, SyscallContext, UserInBytes, UserInOut, UserMemory};
+use syscall_abi::{Fd, LinuxError, SysResult, SyscallContext, UserInBytes, UserInOut, UserMemory, UserOutBytes};
 
 use crate::Handler;
 
@@ -23,6 +25,8 @@ const SOCK_SEQPACKET: i32 = 5;
 const SOCK_TYPE_MASK: i32 = 0xf;
 const SOCK_NONBLOCK: i32 = 0o4000;
 const SOCK_CLOEXEC: i32 = 0o2000000;
+
+const SIGPIPE: u32 = 13;
 
 const SOL_SOCKET: i32 = 1;
 const SO_TYPE: i32 = 3;
@@ -46,6 +50,17 @@ pub struct Socket {
 }
 
 impl Socket {
+    fn new(domain: i32, sock_type: i32, protocol: i32, flags: OpenFlags) -> Self {
+        Self {
+            domain,
+            sock_type,
+            protocol,
+            flags: Mutex::new(flags),
+            local: Mutex::new(None),
+            listening: Mutex::new(false),
+        }
+    }
+
     pub fn listen(&self) -> SysResult<()> {
         if self.sock_type == SOCK_DGRAM || self.sock_type == SOCK_RAW {
             return Err(LinuxError::EOPNOTSUPP);
@@ -88,11 +103,159 @@ impl FileLike for Socket {
     }
 }
 
+/// One end of a connected AF_UNIX stream pair: it reads what the other end
+/// writes. read and write follow pipe semantics (end of file once the
+/// other end is closed).
+pub struct SocketPairEnd {
+    /// The socket's own state (type, options, name).
+    socket: Socket,
+    rx: Arc<dyn FileLike>,
+    tx: Arc<dyn FileLike>,
+}
+
+impl FileLike for SocketPairEnd {
+    fn read(&self, buf: &mut [u8]) -> VfsResult<usize> {
+        self.rx.read(buf)
+    }
+
+    fn write(&self, buf: &[u8]) -> VfsResult<usize> {
+        self.tx.write(buf)
+    }
+
+    fn stat(&self) -> VfsResult<Stat> {
+        Ok(Stat {
+            mode: S_IFSOCK | 0o777,
+            nlink: 1,
+            blksize: 4096,
+            ..Stat::default()
+        })
+    }
+
+    fn status_flags(&self) -> OpenFlags {
+        self.socket.status_flags()
+    }
+
+    fn set_status_flags(&self, flags: OpenFlags) {
+        self.socket.set_status_flags(flags);
+        let current = self.socket.status_flags();
+        self.rx.set_status_flags(current);
+        self.tx.set_status_flags(current);
+    }
+
+    fn poll(&self) -> starry_vfs::file::PollState {
+        let rx = self.rx.poll();
+        let tx = self.tx.poll();
+        starry_vfs::file::PollState {
+            readable: rx.readable,
+            writable: tx.writable,
+            hangup: rx.hangup || tx.hangup,
+        }
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+/// Runs `operation` until it stops returning `EAGAIN`, yielding the CPU in
+/// between, unless the socket is non-blocking. A pending signal ends the
+/// wait with `EINTR`.
+fn wait_while_blocked<R>(file: &dyn FileLike, mut operation: impl FnMut() -> VfsResult<R>) -> SysResult<R> {
+    loop {
+        match operation() {
+            Err(LinuxError::EAGAIN) if !file.status_flags().contains(OpenFlags::O_NONBLOCK) => {
+                if crate::process::signal::has_pending_signal() {
+                    return Err(LinuxError::EINTR);
+                }
+                axtask::yield_now();
+            }
+            result => return result,
+        }
+    }
+}
+
+/// Sends `len` bytes of `buf` on a socketpair end (send, sendto without an
+/// address). Other sockets are not connected: `ENOTCONN`.
+pub fn send(handler: &Handler, fd: Fd, buf: &UserInBytes, len: usize) -> SysResult<usize> {
+    let file = get(handler, fd)?;
+    let Some(end) = file.as_any().downcast_ref::<SocketPairEnd>() else {
+        return Err(LinuxError::ENOTCONN);
+    };
+    let data = buf.read_to_vec(handler.mem())?;
+    let data = &data[..len.min(data.len())];
+    match wait_while_blocked(&*file, || end.write(data)) {
+        // Writing to a closed peer raises SIGPIPE, as on Linux.
+        Err(LinuxError::EPIPE) => {
+            crate::process::signal::send_signal(
+                handler.thread(),
+                SIGPIPE,
+                crate::process::signal::SigInfo { code: 0, value: handler.process().pid as usize },
+            );
+            Err(LinuxError::EPIPE)
+        }
+        result => result,
+    }
+}
+
+/// Receives up to `len` bytes into `buf` from a socketpair end (recv,
+/// recvfrom). Other sockets are not connected: `ENOTCONN`.
+pub fn recv(handler: &Handler, fd: Fd, buf: &UserOutBytes, len: usize) -> SysResult<usize> {
+    let file = get(handler, fd)?;
+    let Some(end) = file.as_any().downcast_ref::<SocketPairEnd>() else {
+        return Err(LinuxError::ENOTCONN);
+    };
+    let mut data = alloc::vec![0u8; len.min(64 * 1024)];
+    let n = wait_while_blocked(&*file, || end.read(&mut data))?;
+    buf.write_from(handler.mem(), 0, &data[..n])?;
+    Ok(n)
+}
+
+/// socketpair for AF_UNIX stream sockets: two connected ends.
+pub fn socketpair(handler: &mut Handler, domain: i32, sock_type: i32) -> SysResult<[i32; 2]> {
+    if domain != AF_UNIX {
+        return Err(LinuxError::EOPNOTSUPP);
+    }
+    if sock_type & !(SOCK_TYPE_MASK | SOCK_NONBLOCK | SOCK_CLOEXEC) != 0 {
+        return Err(LinuxError::EINVAL);
+    }
+    if sock_type & SOCK_TYPE_MASK != SOCK_STREAM {
+        // NOTE: only stream pairs; datagram and seqpacket pairs would need
+        // message boundaries.
+        return Err(LinuxError::EOPNOTSUPP);
+    }
+    let mut flags = OpenFlags::O_RDWR;
+    if sock_type & SOCK_NONBLOCK != 0 {
+        flags |= OpenFlags::O_NONBLOCK;
+    }
+    let (a_rx, b_tx) = starry_vfs::new_pipe(flags & OpenFlags::O_NONBLOCK);
+    let (b_rx, a_tx) = starry_vfs::new_pipe(flags & OpenFlags::O_NONBLOCK);
+    let end_a = Arc::new(SocketPairEnd {
+        socket: Socket::new(AF_UNIX, SOCK_STREAM, 0, flags),
+        rx: a_rx,
+        tx: a_tx,
+    });
+    let end_b = Arc::new(SocketPairEnd {
+        socket: Socket::new(AF_UNIX, SOCK_STREAM, 0, flags),
+        rx: b_rx,
+        tx: b_tx,
+    });
+    let close_on_exec = sock_type & SOCK_CLOEXEC != 0;
+    let mut fs = handler.process().fs.lock();
+    let fd_a = fs.fd_table.insert(end_a, close_on_exec)?;
+    match fs.fd_table.insert(end_b, close_on_exec) {
+        Ok(fd_b) => Ok([fd_a, fd_b]),
+        Err(err) => {
+            let _ = fs.fd_table.remove(fd_a);
+            Err(err)
+        }
+    }
+}
+
 /// Returns the open file behind `fd` if it is a socket, else `ENOTSOCK`.
 /// Callers reach the socket with [`as_socket`].
 pub fn get(handler: &Handler, fd: Fd) -> SysResult<Arc<dyn FileLike>> {
     let file = handler.process().fs.lock().fd_table.get(fd.raw())?;
-    if file.as_any().is::<Socket>() {
+    if file.as_any().is::<Socket>() || file.as_any().is::<SocketPairEnd>() {
         Ok(file)
     } else {
         Err(LinuxError::ENOTSOCK)
@@ -101,9 +264,11 @@ pub fn get(handler: &Handler, fd: Fd) -> SysResult<Arc<dyn FileLike>> {
 
 /// Returns the socket inside a file that [`get`] returned.
 pub fn as_socket(file: &Arc<dyn FileLike>) -> &Socket {
-    file.as_any()
-        .downcast_ref::<Socket>()
-        .expect("`get` returns only sockets")
+    let any = file.as_any();
+    match any.downcast_ref::<SocketPairEnd>() {
+        Some(end) => &end.socket,
+        None => any.downcast_ref::<Socket>().expect("`get` returns only sockets"),
+    }
 }
 
 pub fn socket(handler: &mut Handler, domain: i32, sock_type: i32, protocol: i32) -> SysResult<i32> {
@@ -124,14 +289,7 @@ pub fn socket(handler: &mut Handler, domain: i32, sock_type: i32, protocol: i32)
     if sock_type & SOCK_NONBLOCK != 0 {
         flags |= OpenFlags::O_NONBLOCK;
     }
-    let socket = Arc::new(Socket {
-        domain,
-        sock_type: kind,
-        protocol,
-        flags: Mutex::new(flags),
-        local: Mutex::new(None),
-        listening: Mutex::new(false),
-    });
+    let socket = Arc::new(Socket::new(domain, kind, protocol, flags));
     let close_on_exec = sock_type & SOCK_CLOEXEC != 0;
     handler
         .process()

@@ -52,7 +52,7 @@ impl Backend {
         }
     }
 
-    /// The same kind of backend with frames allocated on first access.
+    /// Returns the same kind of backend, with frames allocated on first access.
     pub const fn lazy(&self) -> Self {
         Self {
             populate: false,

@@ -169,7 +169,7 @@ impl ProcessSyscalls for Handler {
         val: u32,
         timeout: usize,
         uaddr2: usize,
-        _val3: u32,
+        val3: u32,
     ) -> SysResult<isize> {
         let cmd = futex_op & !(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME);
         if !uaddr.is_multiple_of(4) {
@@ -183,7 +183,7 @@ impl ProcessSyscalls for Handler {
             FUTEX_REQUEUE | FUTEX_CMP_REQUEUE => {
                 if cmd == FUTEX_CMP_REQUEUE {
                     let current: u32 = syscall_abi::UserMemory::read_val(self.mem(), uaddr)?;
-                    if current != _val3 {
+                    if current != val3 {
                         return Err(LinuxError::EAGAIN);
                     }
                 }
