@@ -1,13 +1,16 @@
 #!/usr/bin/env python3
 """Trace the syscalls of Python under the kernel, strace style.
 
-Usage:
-  trace.py [OPTIONS] [--] PYTHON ARGS...   one strace line per call
-  trace.py --summary [OPTIONS] [--] ARGS   the `strace -c` table and coverage
-  trace.py --compare [OPTIONS] [--] ARGS   calls and errors per syscall, next
-                                           to Linux (qemu-aarch64 -strace)
-  trace.py analyse                         the four analysis runs; writes
-                                           docs/python-syscalls.md
+Usage (`just trace ARGS` runs this script with ARGS):
+  syscall_trace.py [OPTIONS] [--] PYTHON ARGS...  one strace line per call
+  syscall_trace.py --summary [OPTIONS] [--] ARGS  the `strace -c` table and
+                                                  coverage lines
+  syscall_trace.py --compare [OPTIONS] [--] ARGS  calls and errors per syscall
+                                                  next to Linux
+                                                  (qemu-aarch64 -strace)
+  syscall_trace.py analyse                        the four analysis runs
+                                                  (`just analyse`); writes
+                                                  docs/python-syscalls.md
 
 Options come before Python's arguments (Python's own `-c` is never taken
 for strace's `-c`, so the summary option is `--summary`):
