@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Benchmark the kernel against Linux in the same QEMU and against qemu-user.
 
-Usage: bench/bench.py [--runs N] [--only NAME,...] [--no-linux] [--no-user-mode]
+Usage: bench/bench.py [--runs N] [--only GROUP,...] [--no-build] [--no-linux]
+                      [--no-user-mode] [--linux-args ARGS]
 
 Three systems run the same aarch64 programs from the same ext4 image:
 - ours: this kernel under qemu-system-aarch64, booted as scripts/qemu_run.py
@@ -158,7 +159,7 @@ class Ours:
             elif kind == "exit":
                 exit_line = when
                 result.values.update(key_values(rest))
-            elif kind == "memory":
+            elif kind in ("memory", "disk"):
                 result.values.update(key_values(rest))
             elif kind == "syscall":
                 result.syscalls.append(key_values(rest))
@@ -180,15 +181,16 @@ class Ours:
 class Linux:
     name = "linux"
 
-    def __init__(self, image: Path, initramfs: Path):
+    def __init__(self, image: Path, initramfs: Path, extra_args: str):
         self.image = image
         self.initramfs = initramfs
+        self.extra_args = extra_args
 
     def command(self, disk: Path, init: str, args: list[str]) -> list[str]:
         argv = [init, *args]
         # The memory sampler would steal time from the in-guest timings.
         sample_ms = 0 if init == SYSCALL_BENCH_GUEST_PATH else 10
-        append = (f"{LINUX_APPEND} bench_init={init} bench_cwd={qemu_run.PYTHON_CWD} "
+        append = (f"{LINUX_APPEND} {self.extra_args} bench_init={init} bench_cwd={qemu_run.PYTHON_CWD} "
                   f"bench_argv={qemu_run.hex_list(argv)} "
                   f"bench_env={qemu_run.hex_list(qemu_run.read_guest_env())} bench_sample_ms={sample_ms}")
         cmd = qemu_run.qemu_command(disk, append, "1G")
@@ -392,6 +394,10 @@ def profile_of(result: Run) -> dict:
         # User code, interrupts and the scheduler: not counted separately.
         "rest_share_of_run": round(1 - (syscall_ns + fault_ns) / run_ns, 3) if run_ns else None,
         "mean_page_fault_us": round(fault_ns / 1000 / max(1, int(values.get("user_faults", 0))), 1),
+        "disk_reads": int(values.get("reads", 0)),
+        "disk_read_share_of_run": round(int(values.get("read_ns", 0)) / run_ns, 3) if run_ns else None,
+        "disk_writes": int(values.get("writes", 0)),
+        "disk_write_share_of_run": round(int(values.get("write_ns", 0)) / run_ns, 3) if run_ns else None,
         "memory_kib": {kind: int(values[kind]) for kind in
                        ("heap_kib", "user_kib", "page_cache_kib", "page_table_kib") if kind in values},
         "top_syscalls": [
@@ -470,7 +476,7 @@ def print_profile(profile: dict[str, dict]) -> None:
                   f"  mean {item['mean_us']:>9.1f} us")
 
 
-def machine_facts(linux_version: str | None) -> dict:
+def machine_facts(linux_version: str | None, linux_args: str) -> dict:
     cpu = "unknown"
     for line in Path("/proc/cpuinfo").read_text().splitlines():
         if line.startswith("model name"):
@@ -484,6 +490,7 @@ def machine_facts(linux_version: str | None) -> dict:
         "qemu": qemu[0] if qemu else "unknown",
         "host": platform.platform(),
         "linux_baseline": linux_version,
+        "linux_args": linux_args,
         "guest": "virt, cortex-a72, 1 CPU, 1 GiB, virtio-blk",
         # Other work on the host slows QEMU down and spreads the samples.
         "load_average_at_end": [round(load, 2) for load in os.getloadavg()],
@@ -530,6 +537,9 @@ def parse_options() -> argparse.Namespace:
                         help="boot the kernel binary already built instead of building it first")
     parser.add_argument("--no-linux", action="store_true", help="skip the Linux baseline")
     parser.add_argument("--no-user-mode", action="store_true", help="skip the qemu-user baseline")
+    parser.add_argument("--linux-args", default="", metavar="ARGS",
+                        help="extra Linux command-line parameters, such as \"nokaslr kpti=0\" "
+                             "(default: none, Debian's defaults)")
     opts = parser.parse_args()
     if opts.runs < 1:
         parser.error(f"--runs must be at least 1, got {opts.runs}")
@@ -562,7 +572,7 @@ def main() -> int:
     if not opts.no_linux:
         try:
             kernel, initramfs, linux_version = linux_baseline.prepare(GUEST_BIN / "linux-init")
-            systems["linux"] = Linux(kernel, initramfs)
+            systems["linux"] = Linux(kernel, initramfs, opts.linux_args)
             log(f"Linux baseline: {linux_version}")
         except linux_baseline.BaselineError as err:
             log(f"the Linux baseline is skipped: {err}")
@@ -599,7 +609,7 @@ def main() -> int:
     out.write_text(json.dumps({
         "started": started.isoformat(timespec="seconds"),
         "runs": opts.runs,
-        "machine": machine_facts(linux_version),
+        "machine": machine_facts(linux_version, opts.linux_args),
         "kernel": measured_kernel,
         "figures": [{
             "name": figure.name, "unit": figure.unit,
