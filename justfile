@@ -58,6 +58,12 @@ kernel *FEATURES:
     out="$dir/aarch64-unknown-none-softfloat/release"
     "$(rustc --print sysroot)/lib/rustlib/$(rustc -vV | sed -n 's/^host: //p')/bin/llvm-objcopy" --strip-all -O binary "$out/starry-python-kernel" "$out/starry-python-kernel.bin"
 
+# Fuzz the syscall layer: SEED and COUNT calls of fuzz/ as init of the
+# kernel; prints one JSON line per syscall with its results (options of
+# scripts/fuzz.py after COUNT; see docs/fuzzing.md).
+fuzz SEED="1" COUNT="10000" *ARGS:
+    @python3 scripts/fuzz.py kernel --seed {{SEED}} --count {{COUNT}} {{ARGS}}
+
 # Boot the kernel under QEMU and run Python with ARGS (runner options go before `--`; see scripts/qemu_run.py).
 qemu-aarch64 *ARGS:
     @python3 scripts/qemu_run.py "$@"
