@@ -54,6 +54,19 @@ impl Handler {
         }
         result
     }
+
+    /// Checks the signal mask that ppoll and epoll_pwait take: `EINVAL`
+    /// unless `sigsetsize` is 8, `EFAULT` when it cannot be read.
+    // NOTE: the mask is checked but not installed for the wait, so a
+    // signal it would block can still interrupt the call.
+    fn check_wait_sigmask(&self, sigmask: Option<UserIn<Sigset>>, sigsetsize: usize) -> SysResult<()> {
+        let Some(sigmask) = sigmask else { return Ok(()) };
+        if sigsetsize != size_of::<Sigset>() {
+            return Err(LinuxError::EINVAL);
+        }
+        sigmask.read(self.mem())?;
+        Ok(())
+    }
 }
 
 fn stat_flags(flags: AtFlags, allowed: AtFlags) -> SysResult<(bool, bool)> {
@@ -562,15 +575,16 @@ impl FsSyscalls for Handler {
         sigsetsize: usize,
     ) -> SysResult<usize> {
         debug!("ppoll({:#x}, {nfds}, {sigsetsize})", fds.addr());
-        let _ = sigmask;
-        // Linux rejects more entries than the descriptor limit before reading them.
+        // Linux reads the timeout, then the signal mask, then checks the
+        // entry count against the descriptor limit, then reads the entries.
+        let timeout = tmo_p.map(|pointer| pointer.read(self.mem())).transpose()?;
+        let deadline = poll::Deadline::after(timeout)?;
+        self.check_wait_sigmask(sigmask, sigsetsize)?;
         let limit = self.with_fs(|fs| Ok(fs.fd_table.limit()))?;
         if nfds as usize > limit {
             return Err(LinuxError::EINVAL);
         }
         let mut pollfds = fds.read_to_vec(self.mem())?;
-        let timeout = tmo_p.map(|pointer| pointer.read(self.mem())).transpose()?;
-        let deadline = poll::Deadline::after(timeout)?;
         let entries = self.with_fs(|fs| {
             let requested = pollfds.iter().map(|p| (p.fd, u32::from(p.events as u16)));
             Ok(poll::resolve_poll_entries(fs, requested))
@@ -675,7 +689,7 @@ impl FsSyscalls for Handler {
         sigsetsize: usize,
     ) -> SysResult<usize> {
         debug!("epoll_pwait({epfd:?}, {maxevents}, {timeout}, {sigsetsize})");
-        let _ = sigmask;
+        self.check_wait_sigmask(sigmask, sigsetsize)?;
         if maxevents <= 0 {
             return Err(LinuxError::EINVAL);
         }

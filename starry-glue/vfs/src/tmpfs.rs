@@ -21,6 +21,12 @@ use crate::{
 
 /// Block size reported by `stat` and `statfs`.
 const BLOCK_SIZE: u64 = 4096;
+/// Largest file size in bytes. A file's contents are one contiguous
+/// vector, so a write far past the end would ask the allocator for all the
+/// bytes before it, and the kernel's allocator panics when it cannot
+/// satisfy a request instead of returning an error.
+// NOTE: Linux's tmpfs keeps holes and allows files up to 2^63 - 1 bytes.
+const MAX_FILE_SIZE: usize = 1 << 30;
 
 static NEXT_DEV: AtomicU64 = AtomicU64::new(1);
 
@@ -317,7 +323,10 @@ impl VfsNode for TmpNode {
             return Err(self.not_a_file_error());
         };
         let start = usize::try_from(offset).map_err(|_| LinuxError::EFBIG)?;
-        let end = start.checked_add(buf.len()).ok_or(LinuxError::EFBIG)?;
+        let end = start
+            .checked_add(buf.len())
+            .filter(|&end| end <= MAX_FILE_SIZE)
+            .ok_or(LinuxError::EFBIG)?;
         if end > data.len() {
             data.try_reserve(end - data.len()).map_err(|_| LinuxError::ENOSPC)?;
             data.resize(end, 0);
@@ -335,7 +344,10 @@ impl VfsNode for TmpNode {
         let Content::File(data) = content else {
             return Err(self.not_a_file_error());
         };
-        let size = usize::try_from(size).map_err(|_| LinuxError::EFBIG)?;
+        let size = usize::try_from(size)
+            .ok()
+            .filter(|&size| size <= MAX_FILE_SIZE)
+            .ok_or(LinuxError::EFBIG)?;
         if size > data.len() {
             data.try_reserve(size - data.len()).map_err(|_| LinuxError::ENOSPC)?;
         }

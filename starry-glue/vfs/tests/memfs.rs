@@ -299,3 +299,19 @@ fn eventfd_counts_and_blocks() {
     assert_eq!(u64::from_ne_bytes(buf), 1);
     assert_eq!(semaphore.read(&mut buf), Err(LinuxError::EAGAIN));
 }
+
+#[test]
+fn tmpfs_rejects_writes_far_past_the_end() {
+    let (mut ctx, _console) = tmpfs_context();
+    let fd = ctx
+        .open_at(AT_FDCWD, "/big", OpenFlags::O_RDWR | OpenFlags::O_CREAT, 0o644)
+        .unwrap();
+    let file = ctx.fd_table.get(fd).unwrap();
+
+    // The syscall fuzzer found that a pwrite64 at this offset made the
+    // kernel allocate the whole gap and panic.
+    assert_eq!(file.write_at(6_129_094_583_902_302_517, b"x"), Err(LinuxError::EFBIG));
+    assert_eq!(file.write_at(1 << 30, b"x"), Err(LinuxError::EFBIG));
+    assert_eq!(file.write_at(4096, b"x").unwrap(), 1);
+    assert_eq!(file.stat().unwrap().size, 4097);
+}

@@ -1,0 +1,76 @@
+"""Faults the syscall fuzzer found, each reduced to the smallest call that
+shows it and made from Python with ctypes' `syscall()`."""
+
+from conftest import run_kernel
+
+PRELUDE = """
+import ctypes, errno, os
+libc = ctypes.CDLL(None, use_errno=True)
+libc.syscall.restype = ctypes.c_long
+
+def call(nr, *args):
+    ctypes.set_errno(0)
+    ret = libc.syscall(ctypes.c_long(nr), *(ctypes.c_ulong(a) for a in args))
+    return ret if ret >= 0 else -ctypes.get_errno()
+"""
+
+
+def run_script(disk, body: str):
+    run = run_kernel("-c", PRELUDE + body, disk=disk)
+    assert run.status == 0, run.stdout + run.stderr
+    return run.lines
+
+
+def test_brk_rejects_terabytes_then_fork_works(disk):
+    # brk(current + 32 TiB) used to succeed with a lazily mapped heap, and
+    # the next fork walked every page of it and never returned.
+    lines = run_script(disk, """
+start = call(214, 0)
+print("brk", call(214, start + (1 << 45)) == start)
+pid = os.fork()
+if pid == 0:
+    os._exit(5)
+print("child", os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
+""")
+    assert lines == ["brk True", "child 5"]
+
+
+def test_ppoll_checks_the_signal_mask(disk):
+    # ppoll ignored its signal mask: an unmapped mask or a wrong size
+    # returned success instead of EFAULT or EINVAL.
+    lines = run_script(disk, """
+zero = (ctypes.c_long * 2)(0, 0)
+mask = ctypes.c_ulong(0)
+timeout = ctypes.addressof(zero)
+print(call(73, 0, 0, timeout, 0x1000, 8) == -errno.EFAULT)
+print(call(73, 0, 0, timeout, ctypes.addressof(mask), 7) == -errno.EINVAL)
+print(call(73, 0, 0, timeout, ctypes.addressof(mask), 8))
+print(call(73, 0, 0, timeout, 0, 7))
+""")
+    assert lines == ["True", "True", "0", "0"]
+
+
+def test_epoll_pwait_checks_the_signal_mask(disk):
+    lines = run_script(disk, """
+epfd = call(20, 0)
+events = ctypes.create_string_buffer(16)
+mask = ctypes.c_ulong(0)
+print(call(22, epfd, ctypes.addressof(events), 1, 0, 0x1000, 8) == -errno.EFAULT)
+print(call(22, epfd, ctypes.addressof(events), 1, 0, ctypes.addressof(mask), 9) == -errno.EINVAL)
+print(call(22, epfd, ctypes.addressof(events), 1, 0, ctypes.addressof(mask), 8))
+""")
+    assert lines == ["True", "True", "0"]
+
+
+def test_tmpfs_pwrite_far_past_the_end(disk):
+    # A pwrite64 at offset 6.1e18 on a tmpfs file made the kernel allocate
+    # the whole gap and panic.
+    lines = run_script(disk, """
+fd = os.open("/dev/shm/fuzz", os.O_RDWR | os.O_CREAT, 0o644)
+try:
+    os.pwrite(fd, b"x" * 35, 6129094583902302517)
+except OSError as err:
+    print(errno.errorcode[err.errno])
+print(os.pwrite(fd, b"x", 4096), os.fstat(fd).st_size)
+""")
+    assert lines == ["EFBIG", "1 4097"]
