@@ -105,11 +105,11 @@ fn wrong_errno_reported_listed_errno_not() {
 fn enosys_allowed_unless_level_full() {
     let getpid = aarch64::info(nr::aarch64::GETPID).unwrap();
     let read = aarch64::info(nr::aarch64::READ).unwrap();
-    let membarrier = aarch64::info(nr::aarch64::MEMBARRIER).unwrap();
+    let setxattr = aarch64::info(nr::aarch64::SETXATTR).unwrap();
     assert_eq!(read.level, syscall_abi::Level::Full);
     assert!(!errno_allowed(read, LinuxError::ENOSYS));
     assert!(errno_allowed(read, LinuxError::EBADF));
     assert!(!errno_allowed(getpid, LinuxError::EPERM));
-    assert_eq!(membarrier.level, syscall_abi::Level::Unimplemented);
-    assert!(errno_allowed(membarrier, LinuxError::ENOSYS));
+    assert_eq!(setxattr.level, syscall_abi::Level::Unimplemented);
+    assert!(errno_allowed(setxattr, LinuxError::ENOSYS));
 }

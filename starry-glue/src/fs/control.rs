@@ -1,4 +1,4 @@
-//! `fcntl`, `ioctl` and `getdents64`.
+//! `fcntl`, `flock`, `ioctl` and `getdents64`.
 
 use alloc::{sync::Arc, vec::Vec};
 
@@ -21,6 +21,14 @@ pub const F_DUPFD_CLOEXEC: i32 = 1030;
 pub const FD_CLOEXEC: usize = 1;
 /// `l_type` of `struct flock` that means "no lock".
 const F_UNLCK: i16 = 2;
+
+/// `flock` operations; `LOCK_NB` may be added to any of them.
+const LOCK_SH: u32 = 1;
+const LOCK_EX: u32 = 2;
+const LOCK_NB: u32 = 4;
+const LOCK_UN: u32 = 8;
+/// The removed "mandatory" flock bit, which Linux 6.1 ignores (returns 0).
+const LOCK_MAND: u32 = 32;
 
 pub const TCGETS: u32 = 0x5401;
 pub const TCSETS: u32 = 0x5402;
@@ -80,6 +88,23 @@ pub fn fcntl(fs: &mut FsContext, fd: i32, cmd: i32, arg: usize) -> SysResult<isi
 pub fn fcntl_getlk(mem: &impl UserMemory, arg: usize) -> SysResult<isize> {
     UserOut::<i16>::new(arg)?.write(mem, &F_UNLCK)?;
     Ok(0)
+}
+
+/// Runs `flock` on `file`: checks `operation` in Linux 6.1's order and
+/// grants it. An `O_PATH` descriptor is `EBADF`, as for Linux's `fdget`.
+// TODO: locks are granted without being recorded, as F_SETLK above, which
+// is right only while no other process locks the same file.
+pub fn flock(file: &Arc<dyn FileLike>, operation: u32) -> SysResult<()> {
+    if operation & LOCK_MAND != 0 {
+        return Ok(());
+    }
+    if !matches!(operation & !LOCK_NB, LOCK_SH | LOCK_EX | LOCK_UN) {
+        return Err(LinuxError::EINVAL);
+    }
+    if file.status_flags().contains(OpenFlags::O_PATH) {
+        return Err(LinuxError::EBADF);
+    }
+    Ok(())
 }
 
 /// Runs `ioctl` on `file`, open as descriptor `fd`. The caller holds no

@@ -1,7 +1,7 @@
 //! Conversions between syscall-abi's user-facing types and starry-vfs's.
 
 use axerrno::LinuxError;
-use starry_vfs::{OpenFlags as VfsOpenFlags, TimeSpec};
+use starry_vfs::{NodeType, OpenFlags as VfsOpenFlags, S_IFMT, TimeSpec};
 use syscall_abi::{
     OpenFlags, Stat, Statfs, Statx, StatxTimestamp, SysResult, Timespec, UTIME_NOW, UTIME_OMIT,
     UserPath,
@@ -16,6 +16,20 @@ pub const STATX_BASIC_STATS: u32 = 0x7ff;
 /// cannot name an existing file and fails with `ENOENT`.
 pub fn path_str(path: &UserPath) -> SysResult<&str> {
     path.to_str().map_err(|_| LinuxError::ENOENT)
+}
+
+/// Returns the node type that the `S_IFMT` bits of a `mknodat` mode name,
+/// where 0 means a regular file. A directory is `EPERM` and bits that name
+/// no type, or a symbolic link, are `EINVAL`, as Linux's `may_mknod` checks.
+pub fn mknod_type(mode: u32) -> SysResult<NodeType> {
+    if mode & S_IFMT == 0 {
+        return Ok(NodeType::Regular);
+    }
+    match NodeType::from_mode(mode) {
+        Some(NodeType::Directory) => Err(LinuxError::EPERM),
+        Some(NodeType::Symlink) | None => Err(LinuxError::EINVAL),
+        Some(node_type) => Ok(node_type),
+    }
 }
 
 /// Converts open flags; both sides use the asm-generic bit values.

@@ -312,6 +312,13 @@ impl FsSyscalls for Handler {
         self.with_fs(|fs| fs.mkdir_at(dirfd.raw(), path, mode))
     }
 
+    fn sys_mknodat(&mut self, dirfd: DirFd, path: UserPath, mode: u32, dev: u32) -> SysResult<()> {
+        debug!("mknodat({dirfd:?}, {path:?}, {mode:#o}, {dev:#x})");
+        let node_type = convert::mknod_type(mode)?;
+        let path = path_str(&path)?;
+        self.with_fs(|fs| fs.mknod_at(dirfd.raw(), path, node_type, mode))
+    }
+
     fn sys_unlinkat(&mut self, dirfd: DirFd, path: UserPath, flags: AtFlags) -> SysResult<()> {
         debug!("unlinkat({dirfd:?}, {path:?}, {flags:?})");
         if !AtFlags::REMOVEDIR.contains(flags) {
@@ -491,6 +498,12 @@ impl FsSyscalls for Handler {
             return control::fcntl_getlk(self.mem(), arg);
         }
         self.with_fs(|fs| control::fcntl(fs, fd.raw(), cmd, arg))
+    }
+
+    fn sys_flock(&mut self, fd: Fd, operation: u32) -> SysResult<()> {
+        debug!("flock({fd:?}, {operation:#x})");
+        let file = self.file_of(fd.raw())?;
+        control::flock(&file, operation)
     }
 
     fn sys_ioctl(&mut self, fd: Fd, request: u32, arg: usize) -> SysResult<isize> {
