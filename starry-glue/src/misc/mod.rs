@@ -96,8 +96,12 @@ impl MiscSyscalls for Handler {
         info.write(self.mem(), &value)
     }
 
-    fn sys_getrandom(&mut self, buf: UserOutBytes, buflen: usize, _flags: GetrandomFlags) -> SysResult<usize> {
-        // The pool is seeded before init starts, so no flag changes anything.
+    fn sys_getrandom(&mut self, buf: UserOutBytes, buflen: usize, flags: GetrandomFlags) -> SysResult<usize> {
+        // getrandom(2): GRND_RANDOM and GRND_INSECURE contradict each other.
+        if flags.contains(GetrandomFlags::RANDOM | GetrandomFlags::INSECURE) {
+            return Err(LinuxError::EINVAL);
+        }
+        // The pool is seeded before init starts, so no other flag changes anything.
         let total = buflen.min(GETRANDOM_MAX);
         let mut chunk = [0u8; 256];
         let mut done = 0;
