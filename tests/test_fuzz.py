@@ -10,7 +10,7 @@ import fuzz  # noqa: E402
 
 SEED = 1
 COUNT = 100_000
-# Seconds for the whole run; 100,000 calls took about N s under QEMU's
+
 # emulation on the development machine.
 TIMEOUT = 1200
 

@@ -15,7 +15,8 @@ pub const VICTIM_LEN: usize = 16 * PAGE;
 pub const CANARY_WINDOW: usize = 64;
 pub const CANARY: u8 = 0xa5;
 
-/// Never mapped: Linux refuses to map below `mmap_min_addr` (64 KiB).
+/// Never mapped: Linux maps nothing below `mmap_min_addr` (32 KiB on
+/// Debian's arm64 kernel, 64 KiB by default).
 pub const LOW_UNMAPPED: usize = 0x1000;
 pub const KERNEL_HALF: usize = 0xffff_0000_0000_0000;
 
@@ -132,13 +133,13 @@ impl Layout {
         layout.add_region(scratch + SCRATCH, scratch + SCRATCH + PAGE, false, false);
         layout.add_region(ro_page, ro_page + PAGE, true, false);
         layout.add_region(page_down(image_start), page_up(text_end), true, false);
-        layout.add_region(0, 0x1_0000, false, false);
+        layout.add_region(0, LOW_UNMAPPED + PAGE, false, false);
 
         layout.protect(arena, arena + total);
         layout.protect(ro_page, ro_page + PAGE);
         layout.protect(layout.image.0, layout.image.1);
         layout.protect(stack.0, stack.1);
-        layout.protect(0, 0x1_0000);
+        layout.protect(0, LOW_UNMAPPED + PAGE);
 
         // fd 0 is the console: reading it would block, so it becomes
         // /dev/null before anything else is opened.

@@ -345,8 +345,11 @@ fn cleanup(generator: &mut Generator, call: &Call, prepared: &mut Prepared, ret:
     }
 }
 
+/// Closes an fd a call created, unless it is fd 1 or 2 or in the pool. A
+/// new fd 0 (after a fuzzed close of the pool's fd 0) is closed too, so
+/// that the next refresh puts /dev/null back there.
 fn close_new(generator: &mut Generator, fd: isize) {
-    if fd > 2 && !generator.layout.is_pool_fd(fd) {
+    if fd >= 0 && fd != 1 && fd != 2 && !generator.layout.is_pool_fd(fd) {
         sys::close(fd);
     }
 }

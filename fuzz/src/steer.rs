@@ -329,17 +329,18 @@ fn mmap(generator: &mut Generator, call: &mut Prepared) {
 }
 
 /// Moves a memory-management range into the victim region when it would
-/// touch a protected range. A length that ends beyond user space (or
-/// wraps) is kept, because the kernel must reject it; any other length is
-/// cut to the end of the victim region.
+/// touch a protected range. A length that wraps around the address space
+/// is kept, because the kernel must reject it. Any other length is cut to
+/// the end of the victim region: Linux's mprotect and madvise change every
+/// mapping from the start up to the first hole before they fail.
 fn steer_range(generator: &mut Generator, args: &mut [usize; 6], addr: usize, len: usize) {
     if args[addr] >= sys::USER_END || !generator.layout.touches_protected(args[addr], args[len]) {
         return;
     }
     let pages = (VICTIM_LEN / PAGE) as u64;
     args[addr] = generator.layout.victim + PAGE * generator.rng.below(pages) as usize;
-    let beyond_user = args[addr].checked_add(args[len]).is_none_or(|end| end > sys::USER_END);
-    if !beyond_user && generator.layout.touches_protected(args[addr], args[len]) {
+    let wraps = args[addr].checked_add(args[len]).is_none();
+    if !wraps && generator.layout.touches_protected(args[addr], args[len]) {
         args[len] = generator.layout.victim + VICTIM_LEN - args[addr];
     }
 }
