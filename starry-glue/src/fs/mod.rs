@@ -572,7 +572,12 @@ impl FsSyscalls for Handler {
             Some(pointer) => Some(u64::try_from(pointer.read(self.mem())?).map_err(|_| LinuxError::EINVAL)?),
             None => None,
         };
-        let (count, end) = self.raise_sigpipe(io::copy_between_files(&input, &output, start, count))?;
+        // Linux gives EINVAL for an input it cannot read from, a directory
+        // included.
+        let copied = io::copy_between_files(&input, &output, start, count).map_err(|err| {
+            if err == LinuxError::EISDIR { LinuxError::EINVAL } else { err }
+        });
+        let (count, end) = self.raise_sigpipe(copied)?;
         if let (Some(pointer), Some(end)) = (offset, end) {
             pointer.write(self.mem(), &(end as i64))?;
         }

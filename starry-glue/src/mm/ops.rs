@@ -170,7 +170,12 @@ pub fn mmap(
                 Ok(n) => n,
                 Err(err) => {
                     let _ = aspace.unmap(VirtAddr::from(start), len);
-                    return Err(if err == LinuxError::EISDIR { LinuxError::ENODEV } else { err });
+                    // A directory, pipe, eventfd or socket has no mmap in Linux.
+                    return Err(if matches!(err, LinuxError::EISDIR | LinuxError::ESPIPE) {
+                        LinuxError::ENODEV
+                    } else {
+                        err
+                    });
                 }
             };
             if n == 0 {
@@ -191,7 +196,9 @@ pub fn munmap(process: &Process, addr: usize, len: usize) -> SysResult {
     if !addr.is_multiple_of(PAGE_SIZE_4K) || len == 0 {
         return Err(LinuxError::EINVAL);
     }
-    let len = page_len(len)?;
+    // Linux rejects a length beyond the address space with EINVAL here,
+    // where mmap and mprotect give ENOMEM.
+    let len = page_len(len).map_err(|_| LinuxError::EINVAL)?;
     if addr.checked_add(len).is_none_or(|end| end > USER_ADDR_END) {
         return Err(LinuxError::EINVAL);
     }

@@ -76,11 +76,13 @@ pub fn fork(flags: CloneFlags, stack: usize, parent_tid: usize, tls: usize, chil
     if flags.contains(CloneFlags::CHILD_CLEARTID) {
         thread.clear_child_tid.store(child_tid, Ordering::Relaxed);
     }
+    // Linux ignores a failed write of either tid, and the child is made
+    // anyway.
     if flags.contains(CloneFlags::PARENT_SETTID) {
-        parent.aspace.lock().write(parent_tid, &pid.to_ne_bytes())?;
+        let _ = parent.aspace.lock().write(parent_tid, &pid.to_ne_bytes());
     }
     if flags.contains(CloneFlags::CHILD_SETTID) {
-        child.aspace.lock().write(child_tid, &pid.to_ne_bytes())?;
+        let _ = child.aspace.lock().write(child_tid, &pid.to_ne_bytes());
     }
 
     let mut frame = current_user_frame();

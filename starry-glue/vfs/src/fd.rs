@@ -60,8 +60,12 @@ impl FdTable {
         self.entry(fd).is_ok()
     }
 
-    /// Installs `file` at the lowest free descriptor.
+    /// Installs `file` at the lowest free descriptor; `EMFILE` when none is
+    /// free, a limit of 0 included.
     pub fn insert(&mut self, file: Arc<dyn FileLike>, close_on_exec: bool) -> VfsResult<i32> {
+        if self.limit == 0 {
+            return Err(LinuxError::EMFILE);
+        }
         self.insert_from(0, file, close_on_exec)
     }
 

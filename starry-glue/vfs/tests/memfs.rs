@@ -315,3 +315,17 @@ fn tmpfs_rejects_writes_far_past_the_end() {
     assert_eq!(file.write_at(4096, b"x").unwrap(), 1);
     assert_eq!(file.stat().unwrap().size, 4097);
 }
+
+#[test]
+fn fd_limit_zero_gives_emfile() {
+    // The syscall fuzzer set RLIMIT_NOFILE to 0, after which dup returned
+    // EINVAL where Linux returns EMFILE.
+    let (mut ctx, _) = tmpfs_context();
+    let fd = ctx.open_at(AT_FDCWD, "/dev/null", RDONLY, 0).unwrap();
+    let file = ctx.fd_table.get(fd).unwrap();
+    ctx.fd_table.set_limit(0);
+
+    assert_eq!(ctx.fd_table.insert(file.clone(), false), Err(LinuxError::EMFILE));
+    assert_eq!(ctx.open_at(AT_FDCWD, "/dev/null", RDONLY, 0), Err(LinuxError::EMFILE));
+    assert_eq!(ctx.fd_table.insert_from(0, file, false), Err(LinuxError::EINVAL));
+}
