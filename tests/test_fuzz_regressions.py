@@ -74,3 +74,24 @@ except OSError as err:
 print(os.pwrite(fd, b"x", 4096), os.fstat(fd).st_size)
 """)
     assert lines == ["EFBIG", "1 4097"]
+
+
+def test_errnos_linux_returns(disk):
+    # Calls that returned an errno outside their spec entry under the
+    # checked kernel, with the errno Linux returns.
+    lines = run_script(disk, """
+import resource
+r, w = os.pipe()
+print("munmap", call(215, 0x7f0000000000, 1 << 53) == -errno.EINVAL)
+print("mmap", call(222, 0, 4096, 1, 2, r, 0) == -errno.ENODEV)
+root = os.open("/", os.O_RDONLY)
+null = os.open("/dev/null", os.O_WRONLY)
+print("sendfile", call(71, null, root, 0, 16) == -errno.EINVAL)
+pid = call(220, 0x100000 | 17, 0, 0x1000, 0, 0)
+if pid == 0:
+    os._exit(3)
+print("clone", pid > 0, os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
+resource.setrlimit(resource.RLIMIT_NOFILE, (0, 0))
+print("dup", call(23, 0) == -errno.EMFILE)
+""")
+    assert lines == ["munmap True", "mmap True", "sendfile True", "clone True 3", "dup True"]
