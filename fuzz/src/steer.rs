@@ -192,6 +192,11 @@ pub fn steer(name: &str, generator: &mut Generator, call: &mut Prepared) {
                 args[len] = 16;
             }
         }
+        "setuid" | "setgid" => {
+            // Linux really drops root, which would turn the rest of a Linux
+            // run into EACCES and EPERM; -1 is invalid (EINVAL).
+            args[0] = generator.rng.pick(&[0, u32::MAX as usize]);
+        }
         "mmap" => mmap(generator, call),
         "munmap" | "mprotect" | "madvise" | "msync" => {
             if generator.rng.percent() < 85 {
