@@ -35,6 +35,7 @@ fn mount_root(devices: &mut axdriver::AllDevices) -> Arc<MountTable> {
     };
     let root: Arc<dyn FileSystem> = root;
     let mounts = Arc::new(MountTable::new(root));
+    starry_vfs::tmpfs::set_free_memory_probe(free_memory);
     if let Err(err) = starry_vfs::devfs::mount_devfs(&mounts, Arc::new(ConsoleDevice), fill_random, wall_clock) {
         power::boot_failure(&format!("mounting /dev failed: {err:?}"));
     }
@@ -114,4 +115,9 @@ pub fn run_init(args: BootArgs, mut devices: axdriver::AllDevices) -> ! {
     let task = axtask::spawn_task(task);
     let code = task.join();
     panic!("the init task ended with {code} without exiting the process")
+}
+
+/// Returns the bytes the page allocator can still hand out.
+fn free_memory() -> usize {
+    axalloc::global_allocator().available_pages() * memory_addr::PAGE_SIZE_4K
 }

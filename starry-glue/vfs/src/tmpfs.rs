@@ -28,6 +28,26 @@ const BLOCK_SIZE: u64 = 4096;
 // NOTE: Linux's tmpfs keeps holes and allows files up to 2^63 - 1 bytes.
 const MAX_FILE_SIZE: usize = 1 << 30;
 
+/// Returns the bytes of memory the kernel can still allocate; unset in host
+/// tests, where growth is limited by `MAX_FILE_SIZE` alone.
+static FREE_MEMORY: spin::Once<fn() -> usize> = spin::Once::new();
+
+/// Sets the function that returns the free memory in bytes. A file may then
+/// grow by at most half of it at a time, and a larger growth fails with
+/// `ENOSPC` as a full tmpfs does on Linux.
+pub fn set_free_memory_probe(probe: fn() -> usize) {
+    FREE_MEMORY.call_once(|| probe);
+}
+
+/// Fails with `ENOSPC` when growing a file by `extra` bytes would take more
+/// than half of the free memory.
+fn check_growth(extra: usize) -> VfsResult<()> {
+    match FREE_MEMORY.get() {
+        Some(probe) if extra > probe() / 2 => Err(LinuxError::ENOSPC),
+        _ => Ok(()),
+    }
+}
+
 static NEXT_DEV: AtomicU64 = AtomicU64::new(1);
 
 /// Allocates a device number for a file system without a device. The major
@@ -328,6 +348,7 @@ impl VfsNode for TmpNode {
             .filter(|&end| end <= MAX_FILE_SIZE)
             .ok_or(LinuxError::EFBIG)?;
         if end > data.len() {
+            check_growth(end - data.len())?;
             data.try_reserve(end - data.len()).map_err(|_| LinuxError::ENOSPC)?;
             data.resize(end, 0);
         }
@@ -349,6 +370,7 @@ impl VfsNode for TmpNode {
             .filter(|&size| size <= MAX_FILE_SIZE)
             .ok_or(LinuxError::EFBIG)?;
         if size > data.len() {
+            check_growth(size - data.len())?;
             data.try_reserve(size - data.len()).map_err(|_| LinuxError::ENOSPC)?;
         }
         data.resize(size, 0);
