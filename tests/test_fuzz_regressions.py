@@ -101,3 +101,18 @@ resource.setrlimit(resource.RLIMIT_NOFILE, (0, 0))
 print("dup", call(23, 0) == -errno.EMFILE)
 """)
     assert lines == ["munmap True", "mmap True", "sendfile True", "clone True 3", "dup True"]
+
+
+def test_execve_of_sparse_huge_file(disk):
+    # execve read a whole 8 GiB sparse file into memory, and the allocator
+    # panicked.
+    lines = run_script(disk, """
+fd = os.open("/tmp/huge", os.O_RDWR | os.O_CREAT, 0o755)
+os.ftruncate(fd, 8 << 30)
+os.close(fd)
+try:
+    os.execv("/tmp/huge", ["huge"])
+except OSError as err:
+    print(errno.errorcode[err.errno])
+""")
+    assert lines == ["ENOEXEC"]

@@ -138,6 +138,18 @@ pub fn read_whole_file(fs: &starry_vfs::FsContext, path: &str) -> SysResult<Vec<
     if stat.mode & 0o111 == 0 {
         return Err(LinuxError::EACCES);
     }
+    // Only an ELF file or a script is read whole: the size may be that of a
+    // sparse file of gigabytes, and the kernel's allocator panics when it
+    // cannot satisfy a request.
+    let mut magic = [0u8; 4];
+    let n = file.read_at(0, &mut magic)?;
+    if !(magic[..n].starts_with(b"\x7fELF") || magic[..n].starts_with(b"#!")) {
+        return Err(LinuxError::ENOEXEC);
+    }
+    let free = axalloc::global_allocator().available_pages() * memory_addr::PAGE_SIZE_4K;
+    if stat.size > (free / 2) as u64 {
+        return Err(LinuxError::ENOMEM);
+    }
     let mut data = Vec::with_capacity(stat.size as usize);
     let mut chunk = alloc::vec![0u8; 64 * 1024];
     loop {
