@@ -71,11 +71,44 @@ def parse_runner_options(options: list[str]) -> argparse.Namespace:
     parser.add_argument("--init", default=PYTHON, metavar="PATH",
                         help=f"program to run as init, an absolute path on the disk; the "
                              f"arguments after `--` go to it (default: {PYTHON})")
+    parser.add_argument("--cols", type=positive_int, metavar="N",
+                        help="console width in columns that the guest's TIOCGWINSZ reports "
+                             "(default: the host terminal's when stdin is a terminal, else 80)")
+    parser.add_argument("--rows", type=positive_int, metavar="N",
+                        help="console height in rows (default: the host terminal's when "
+                             "stdin is a terminal, else 24)")
     parser.add_argument("--stats", action="store_true",
                         help="make the kernel print `starry-stats:` lines: a marker at the "
                              "first user instruction, and syscall, page-fault and memory "
                              "counters when init exits")
     return parser.parse_args(options)
+
+
+def positive_int(text: str) -> int:
+    """Parse a window dimension for argparse: a whole number from 1 to 65535."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid size {text!r}: expected a whole number")
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"invalid size {value}: expected 1 to 65535")
+    return value
+
+
+def window_size(opts: argparse.Namespace) -> tuple[int | None, int | None]:
+    """Return the (columns, rows) to pass to the kernel: the options, else the
+    host terminal's size when stdin is a terminal, else None for the kernel's
+    default of 80x24."""
+    cols, rows = opts.cols, opts.rows
+    if (cols is None or rows is None) and sys.stdin.isatty():
+        try:
+            size = os.get_terminal_size(sys.stdin.fileno())
+        except OSError:
+            size = None
+        if size is not None and size.columns > 0 and size.lines > 0:
+            cols = cols or min(size.columns, 65535)
+            rows = rows or min(size.lines, 65535)
+    return cols, rows
 
 
 def fail(message: str, status: int) -> None:
@@ -120,10 +153,15 @@ def read_guest_env() -> list[str]:
     return [line for line in lines if line and not line.startswith("#")]
 
 
-def bootargs(python_args: list[str], log: str, init: str = PYTHON, stats: bool = False) -> str:
+def bootargs(python_args: list[str], log: str, init: str = PYTHON, stats: bool = False,
+             cols: int | None = None, rows: int | None = None) -> str:
     argv = [init, *python_args]
     append = (f"init={init} cwd={PYTHON_CWD} argv={hex_list(argv)} "
               f"env={hex_list(read_guest_env())} log={log}")
+    if cols is not None:
+        append += f" cols={cols}"
+    if rows is not None:
+        append += f" rows={rows}"
     return append + " stats=on" if stats else append
 
 
@@ -202,7 +240,8 @@ def main() -> int:
         fail(f"{KERNEL_BIN.relative_to(ROOT)} is missing; run `just kernel`", 2)
     if not opts.init.startswith("/"):
         fail(f"--init {opts.init}: expected an absolute path", 2)
-    append = bootargs(python_args, opts.log, opts.init, opts.stats)
+    cols, rows = window_size(opts)
+    append = bootargs(python_args, opts.log, opts.init, opts.stats, cols, rows)
     timeout = choose_timeout(opts)
 
     if opts.disk:

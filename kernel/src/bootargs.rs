@@ -1,5 +1,6 @@
 //! The kernel command line from `/chosen/bootargs`:
-//! `init=<path> cwd=<dir> argv=<hex>,<hex>,... env=<hex>,... log=<level>`.
+//! `init=<path> cwd=<dir> argv=<hex>,<hex>,... env=<hex>,... log=<level>`,
+//! optionally with `cols=<n> rows=<n>`, the console's window size.
 //! Each argv and env item is the hex encoding of its bytes, so spaces,
 //! quotes and `$` survive the command line.
 
@@ -19,11 +20,17 @@ pub struct BootArgs {
     pub env: Vec<Vec<u8>>,
     /// The log level: off, error, warn, info, debug or trace.
     pub log: String,
+    /// The console's window size in character cells.
+    pub cols: u16,
+    pub rows: u16,
 }
 
 /// The default init and log level when the command line leaves them out.
 pub const DEFAULT_INIT: &str = "/opt/python3.11/bin/python3.11";
 pub const DEFAULT_LOG: &str = "info";
+/// The window size of a serial console when the command line gives none.
+pub const DEFAULT_COLS: u16 = 80;
+pub const DEFAULT_ROWS: u16 = 24;
 
 /// A command-line item that could not be parsed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,6 +60,17 @@ fn decode_list(key: &str, value: &str) -> Result<Vec<Vec<u8>>, BootArgsError> {
         .collect()
 }
 
+/// Parses a window dimension: a whole number from 1 to 65535.
+fn parse_dimension(key: &str, value: &str) -> Result<u16, BootArgsError> {
+    match value.parse::<u16>() {
+        Ok(size) if size > 0 => Ok(size),
+        _ => Err(BootArgsError {
+            key: String::from(key),
+            reason: "expected a whole number from 1 to 65535",
+        }),
+    }
+}
+
 const LOG_LEVELS: [&str; 6] = ["off", "error", "warn", "info", "debug", "trace"];
 
 /// Parses the command line. Unknown `key=value` items and bare words are
@@ -64,6 +82,8 @@ pub fn parse(cmdline: &str) -> Result<BootArgs, BootArgsError> {
         argv: Vec::new(),
         env: Vec::new(),
         log: String::from(DEFAULT_LOG),
+        cols: DEFAULT_COLS,
+        rows: DEFAULT_ROWS,
     };
     for item in cmdline.split_ascii_whitespace() {
         let Some((key, value)) = item.split_once('=') else {
@@ -74,6 +94,8 @@ pub fn parse(cmdline: &str) -> Result<BootArgs, BootArgsError> {
             "cwd" => args.cwd = String::from(value),
             "argv" => args.argv = decode_list(key, value)?,
             "env" => args.env = decode_list(key, value)?,
+            "cols" => args.cols = parse_dimension(key, value)?,
+            "rows" => args.rows = parse_dimension(key, value)?,
             "log" => {
                 let level = value.to_ascii_lowercase();
                 if !LOG_LEVELS.contains(&level.as_str()) {
@@ -133,6 +155,20 @@ mod tests {
         assert_eq!(args.argv, [DEFAULT_INIT.as_bytes().to_vec()]);
         assert!(args.env.is_empty());
         assert_eq!(args.log, DEFAULT_LOG);
+        assert_eq!((args.cols, args.rows), (DEFAULT_COLS, DEFAULT_ROWS));
+    }
+
+    #[test]
+    fn parse_window_size() {
+        let args = parse("cols=132 rows=50").unwrap();
+        assert_eq!((args.cols, args.rows), (132, 50));
+    }
+
+    #[test]
+    fn parse_rejects_bad_window_size() {
+        assert_eq!(parse("cols=0").unwrap_err().key, "cols");
+        assert_eq!(parse("rows=70000").unwrap_err().key, "rows");
+        assert_eq!(parse("rows=-1").unwrap_err().key, "rows");
     }
 
     #[test]

@@ -1,29 +1,52 @@
 //! The serial console (the PL011 UART through axhal): kernel messages and
-//! the character device behind fds 0, 1 and 2, /dev/console and /dev/tty.
+//! the terminal behind fds 0, 1 and 2, /dev/console and /dev/tty.
 //!
-//! Input arrives by the UART's receive interrupt into a buffer that reads
-//! take from; reads also drain the UART, in case its interrupt was masked.
-//! Ctrl-C (0x03) sends SIGINT to init instead of being read.
-//!
-//! NOTE: Ctrl-C always means SIGINT; the terminal modes (ISIG) that the fs
-//! layer emulates are not consulted.
+//! Input arrives by the UART's receive interrupt and goes through the line
+//! discipline (`crate::tty`), which edits lines, echoes and turns VINTR
+//! (Ctrl-C) into SIGINT for init. Reads also drain the UART, in case its
+//! interrupt was masked. When the line discipline's input is full, the
+//! console masks the UART interrupt and leaves bytes in the UART. QEMU then
+//! stops reading its input, so no byte is dropped.
 
-use alloc::collections::VecDeque;
-use core::fmt::{self, Write};
+use core::{
+    fmt::{self, Write},
+    sync::atomic::{AtomicBool, AtomicI32, Ordering},
+};
 
 use kspin::SpinNoIrq;
-use starry_glue::process::signal;
+use starry_glue::{UserMem, process};
+use starry_vfs::{LinuxError, VfsResult};
+use syscall_abi::{Termios, UserIn, UserOut, Winsize};
 
-/// Bytes received and not read yet; older bytes are kept when it is full.
-static INPUT: SpinNoIrq<VecDeque<u8>> = SpinNoIrq::new(VecDeque::new());
-/// The maximum number of bytes `INPUT` keeps.
-const INPUT_CAPACITY: usize = 4096;
-/// The byte of Ctrl-C (ETX).
-const CTRL_C: u8 = 0x03;
+use crate::tty::{LineDiscipline, ReadOutcome, SIGINT};
+
+/// The console's line discipline: its settings and the input not read yet.
+static TTY: SpinNoIrq<LineDiscipline> = SpinNoIrq::new(LineDiscipline::new());
+/// Set while the UART interrupt is masked because `TTY` is full.
+static INPUT_PAUSED: AtomicBool = AtomicBool::new(false);
+/// The foreground process group (TIOCGPGRP, TIOCSPGRP); init's at boot.
+static FOREGROUND_GROUP: AtomicI32 = AtomicI32::new(1);
 
 /// Serializes console output so that lines of the kernel and of user
 /// programs do not interleave mid-line.
 static OUTPUT_LOCK: SpinNoIrq<()> = SpinNoIrq::new(());
+
+// Terminal ioctl requests (asm-generic/ioctls.h).
+const TCGETS: u32 = 0x5401;
+const TCSETS: u32 = 0x5402;
+const TCSETSW: u32 = 0x5403;
+const TCSETSF: u32 = 0x5404;
+const TCSBRK: u32 = 0x5409;
+const TCFLSH: u32 = 0x540b;
+const TIOCGPGRP: u32 = 0x540f;
+const TIOCSPGRP: u32 = 0x5410;
+const TIOCGWINSZ: u32 = 0x5413;
+const TIOCSWINSZ: u32 = 0x5414;
+const FIONREAD: u32 = 0x541b;
+/// TCFLSH arguments.
+const TCIFLUSH: usize = 0;
+const TCOFLUSH: usize = 1;
+const TCIOFLUSH: usize = 2;
 
 /// Writes raw bytes to the console.
 pub fn write_bytes(bytes: &[u8]) {
@@ -46,24 +69,58 @@ pub fn write_fmt(args: fmt::Arguments) {
     let _ = ConsoleWriter.write_fmt(args);
 }
 
-/// Moves the bytes waiting in the UART into `INPUT`. The lock (which also
-/// masks interrupts) is held from the UART read to the queue insert, so
-/// that the interrupt handler cannot queue later bytes in between.
+/// Writes formatted text without taking the output lock; for the panic
+/// handler, which may run while the lock is held.
+pub fn write_fmt_unlocked(args: fmt::Arguments) {
+    let _ = ConsoleWriter.write_fmt(args);
+}
+
+/// Sets the window size that TIOCGWINSZ reports (from the boot arguments).
+pub fn set_window_size(columns: u16, rows: u16) {
+    TTY.lock().set_window_size(Winsize {
+        ws_row: rows,
+        ws_col: columns,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    });
+}
+
+/// Moves the bytes waiting in the UART through the line discipline while it
+/// has room, then writes their echo. The lock (which also masks interrupts)
+/// is held from the UART read until the echo is written, so that the
+/// interrupt handler cannot take or echo later bytes in between.
 fn drain_uart() {
-    let mut input = INPUT.lock();
-    let mut chunk = [0u8; 64];
-    loop {
-        let n = axhal::console::read_bytes(&mut chunk);
-        if n == 0 {
-            return;
+    let mut tty = TTY.lock();
+    let mut interrupt = false;
+    let mut byte = [0u8; 1];
+    while tty.can_receive() {
+        if axhal::console::read_bytes(&mut byte) == 0 {
+            break;
         }
-        for &byte in &chunk[..n] {
-            if byte == CTRL_C {
-                signal::request_interrupt();
-            } else if input.len() < INPUT_CAPACITY {
-                input.push_back(byte);
-            }
+        if tty.receive(byte[0]) == Some(SIGINT) {
+            interrupt = true;
         }
+    }
+    set_input_paused(!tty.can_receive());
+    let echo = tty.take_echo();
+    if !echo.is_empty() {
+        write_bytes(&echo);
+    }
+    drop(tty);
+    if interrupt {
+        // NOTE: SIGINT goes to init alone, not to the whole foreground group.
+        process::signal::request_interrupt();
+    }
+}
+
+/// Masks or unmasks the UART receive interrupt. While it is masked, the
+/// UART's FIFO fills and QEMU stops reading its input.
+fn set_input_paused(paused: bool) {
+    if INPUT_PAUSED.swap(paused, Ordering::Relaxed) == paused {
+        return;
+    }
+    if let Some(irq) = axhal::console::irq_num() {
+        axhal::irq::set_enable(irq, !paused);
     }
 }
 
@@ -72,41 +129,113 @@ pub fn on_receive_interrupt() {
     drain_uart();
 }
 
-/// Reads the received bytes without blocking, and returns how many were
-/// read.
-pub fn read_available(buf: &mut [u8]) -> usize {
+/// Reads input through the line discipline; `EAGAIN` when a reader must
+/// wait.
+fn read_input(buf: &mut [u8]) -> VfsResult<usize> {
     drain_uart();
-    let mut input = INPUT.lock();
-    let n = buf.len().min(input.len());
-    for (slot, byte) in buf.iter_mut().zip(input.drain(..n)) {
-        *slot = byte;
+    let outcome = TTY.lock().read(buf);
+    // The read may have made room for input the UART still holds.
+    drain_uart();
+    match outcome {
+        ReadOutcome::Data(count) => Ok(count),
+        ReadOutcome::WouldBlock => Err(LinuxError::EAGAIN),
     }
-    n
 }
 
-/// Writes formatted text without taking the output lock; for the panic
-/// handler, which may run while the lock is held.
-pub fn write_fmt_unlocked(args: fmt::Arguments) {
-    let _ = ConsoleWriter.write_fmt(args);
+/// Returns the user memory of the calling process, for ioctl arguments.
+fn caller_memory() -> UserMem {
+    UserMem::new(process::current_thread().process.clone())
+}
+
+/// Runs a terminal ioctl on the console. The `TTY` lock is never held
+/// while user memory is copied, because a copy may fault pages in.
+fn terminal_ioctl(cmd: u32, arg: usize) -> VfsResult<usize> {
+    let mem = caller_memory();
+    match cmd {
+        TCGETS => {
+            let termios = TTY.lock().termios();
+            UserOut::<Termios>::new(arg)?.write(&mem, &termios)?;
+        }
+        TCSETS | TCSETSW | TCSETSF => {
+            // Output is written synchronously, so TCSETSW has nothing to
+            // wait for.
+            let termios = UserIn::<Termios>::new(arg)?.read(&mem)?;
+            TTY.lock().set_termios(termios, cmd == TCSETSF);
+            drain_uart();
+        }
+        TCSBRK => {}
+        TCFLSH => match arg {
+            TCIFLUSH | TCIOFLUSH => {
+                TTY.lock().flush_input();
+                drain_uart();
+            }
+            TCOFLUSH => {}
+            _ => return Err(LinuxError::EINVAL),
+        },
+        TIOCGWINSZ => {
+            let size = TTY.lock().window_size();
+            UserOut::<Winsize>::new(arg)?.write(&mem, &size)?;
+        }
+        TIOCSWINSZ => {
+            // NOTE: Linux also sends SIGWINCH to the foreground group when
+            // the size changes; this console sends no signal.
+            let size = UserIn::<Winsize>::new(arg)?.read(&mem)?;
+            TTY.lock().set_window_size(size);
+        }
+        TIOCGPGRP => {
+            let group = FOREGROUND_GROUP.load(Ordering::Relaxed);
+            UserOut::<i32>::new(arg)?.write(&mem, &group)?;
+        }
+        TIOCSPGRP => {
+            let group = UserIn::<i32>::new(arg)?.read(&mem)?;
+            if group < 0 {
+                return Err(LinuxError::EINVAL);
+            }
+            // Each process leads its own group here, so a group exists
+            // when a process of that id does.
+            if process::find_process(group as u32).is_none() {
+                return Err(LinuxError::ESRCH);
+            }
+            FOREGROUND_GROUP.store(group, Ordering::Relaxed);
+        }
+        FIONREAD => {
+            drain_uart();
+            let available = TTY.lock().available();
+            let count = i32::try_from(available).unwrap_or(i32::MAX);
+            UserOut::<i32>::new(arg)?.write(&mem, &count)?;
+        }
+        _ => return Err(LinuxError::ENOTTY),
+    }
+    Ok(0)
 }
 
 /// The console as the character device behind /dev/console and /dev/tty.
 pub struct ConsoleDevice;
 
 impl starry_vfs::CharDevice for ConsoleDevice {
-    fn read(&self, buf: &mut [u8]) -> starry_vfs::VfsResult<usize> {
-        match read_available(buf) {
-            0 => Err(starry_vfs::LinuxError::EAGAIN),
-            n => Ok(n),
-        }
+    fn read(&self, buf: &mut [u8]) -> VfsResult<usize> {
+        read_input(buf)
     }
 
-    fn write(&self, buf: &[u8]) -> starry_vfs::VfsResult<usize> {
+    fn write(&self, buf: &[u8]) -> VfsResult<usize> {
         write_bytes(buf);
         Ok(buf.len())
     }
 
     fn is_tty(&self) -> bool {
         true
+    }
+
+    fn ioctl(&self, cmd: u32, arg: usize) -> VfsResult<usize> {
+        terminal_ioctl(cmd, arg)
+    }
+
+    fn poll(&self) -> starry_vfs::PollState {
+        drain_uart();
+        starry_vfs::PollState {
+            readable: TTY.lock().is_readable(),
+            writable: true,
+            hangup: false,
+        }
     }
 }

@@ -13,6 +13,7 @@ extern crate alloc;
 extern crate log;
 
 mod bootargs;
+mod tty;
 
 #[cfg(target_os = "none")]
 mod bootinfo;
@@ -50,6 +51,7 @@ fn kernel_main(devices: axdriver::AllDevices) -> ! {
         Err(err) => power::boot_failure(&alloc::format!("{err}")),
     };
     logger::set_level(&args.log);
+    console::set_window_size(args.cols, args.rows);
     trace::init(cmdline);
     info!("starting {} in {}", args.init, args.cwd);
     init::run_init(args, devices)

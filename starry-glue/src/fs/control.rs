@@ -6,7 +6,7 @@ use axerrno::LinuxError;
 use log::warn;
 use starry_vfs::{FileLike, FsContext, OpenFlags, SeekFrom};
 use syscall_abi::{
-    DIRENT64_NAME_OFFSET, NCCS, SysResult, Termios, UserMemory, UserOut, UserOutBytes, Winsize,
+    DIRENT64_NAME_OFFSET, SysResult, UserMemory, UserOut, UserOutBytes,
 };
 
 pub const F_DUPFD: i32 = 0;
@@ -30,20 +30,9 @@ const LOCK_UN: u32 = 8;
 /// The removed "mandatory" flock bit, which Linux 6.1 ignores (returns 0).
 const LOCK_MAND: u32 = 32;
 
-pub const TCGETS: u32 = 0x5401;
-pub const TCSETS: u32 = 0x5402;
-pub const TCSETSW: u32 = 0x5403;
-pub const TCSETSF: u32 = 0x5404;
-pub const TIOCGPGRP: u32 = 0x540f;
-pub const TIOCGWINSZ: u32 = 0x5413;
-pub const FIONREAD: u32 = 0x541b;
 pub const FIONBIO: u32 = 0x5421;
 pub const FIONCLEX: u32 = 0x5450;
 pub const FIOCLEX: u32 = 0x5451;
-
-/// Window size reported for the serial console, which has no size of its own.
-const CONSOLE_ROWS: u16 = 24;
-const CONSOLE_COLUMNS: u16 = 80;
 
 /// Runs `fcntl` on the descriptor `fd` of `fs`, except `F_GETLK`, which
 /// [`fcntl_getlk`] handles after the lock on `fs` is released.
@@ -133,70 +122,9 @@ pub fn ioctl(
     if !file.is_tty() {
         return Err(LinuxError::ENOTTY);
     }
-    match file.ioctl(cmd, arg) {
-        Err(LinuxError::ENOTTY) => terminal_ioctl(mem, cmd, arg),
-        result => result.map(|value| value as isize),
-    }
-}
-
-/// Handles the terminal requests that the console device leaves to the
-/// syscall layer.
-fn terminal_ioctl(mem: &impl UserMemory, cmd: u32, arg: usize) -> SysResult<isize> {
-    match cmd {
-        TIOCGWINSZ => {
-            let size = Winsize {
-                ws_row: CONSOLE_ROWS,
-                ws_col: CONSOLE_COLUMNS,
-                ws_xpixel: 0,
-                ws_ypixel: 0,
-            };
-            UserOut::<Winsize>::new(arg)?.write(mem, &size)?;
-            Ok(0)
-        }
-        TCGETS => {
-            UserOut::<Termios>::new(arg)?.write(mem, &default_termios())?;
-            Ok(0)
-        }
-        TCSETS | TCSETSW | TCSETSF => {
-            // TODO: the console has a fixed line discipline; settings are read and dropped.
-            syscall_abi::UserIn::<Termios>::new(arg)?.read(mem)?;
-            warn_once_termios();
-            Ok(0)
-        }
-        TIOCGPGRP => {
-            UserOut::<i32>::new(arg)?.write(mem, &1)?;
-            Ok(0)
-        }
-        FIONREAD => {
-            UserOut::<i32>::new(arg)?.write(mem, &0)?;
-            Ok(0)
-        }
-        _ => Err(LinuxError::ENOTTY),
-    }
-}
-
-fn warn_once_termios() {
-    static WARNED: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
-    if !WARNED.swap(true, core::sync::atomic::Ordering::Relaxed) {
-        warn!("ioctl: terminal settings (TCSETS) are accepted but not applied");
-    }
-}
-
-/// Termios of a cooked terminal at 38400 baud, as Linux sets up a serial
-/// console: ICRNL IXON, OPOST ONLCR, CS8 CREAD HUPCL B38400, ISIG ICANON
-/// ECHO ECHOE ECHOK ECHOCTL ECHOKE IEXTEN, and the default control characters.
-fn default_termios() -> Termios {
-    let mut control = [0u8; NCCS];
-    let defaults: [u8; 17] = [3, 28, 127, 21, 4, 0, 1, 0, 17, 19, 26, 0, 18, 15, 23, 22, 0];
-    control[..defaults.len()].copy_from_slice(&defaults);
-    Termios {
-        c_iflag: 0o400 | 0o2000,
-        c_oflag: 0o1 | 0o4,
-        c_cflag: 0o17 | 0o60 | 0o200 | 0o2000,
-        c_lflag: 0o1 | 0o2 | 0o10 | 0o20 | 0o40 | 0o1000 | 0o4000 | 0o100000,
-        c_line: 0,
-        c_cc: control,
-    }
+    // The terminal requests (termios, window size, process group, FIONREAD)
+    // belong to the device, which keeps the terminal's state.
+    file.ioctl(cmd, arg).map(|value| value as isize)
 }
 
 /// Fills `dirp` with `struct linux_dirent64` records from the directory

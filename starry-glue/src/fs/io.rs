@@ -15,21 +15,13 @@ const CHUNK_SIZE: usize = 64 * 1024;
 pub const MAX_RW_COUNT: usize = 0x7fff_f000;
 
 /// Returns whether the calling thread has a pending signal that it does not
-/// block, which ends a wait with `EINTR`.
+/// block, which ends a wait with `EINTR`. It first raises a SIGINT that the
+/// console requested (Ctrl-C), so that Ctrl-C ends a blocked console read.
 ///
 /// NOTE: waits end with `EINTR` even for handlers installed with
 /// `SA_RESTART`, where Linux restarts the call; callers retry either way.
 pub fn signal_pending() -> bool {
-    let Some(thread) = crate::process::try_current_thread() else {
-        return false;
-    };
-    let mask = thread.sigmask();
-    thread
-        .pending
-        .lock()
-        .iter()
-        .enumerate()
-        .any(|(index, info)| info.is_some() && mask & (1 << index) == 0)
+    crate::process::signal::has_pending_signal()
 }
 
 /// Runs `operation` until it stops returning `EAGAIN`, yielding the CPU in

@@ -34,8 +34,8 @@ pub trait CharDevice: Send + Sync {
     }
 
     /// Runs a device-specific `ioctl`, such as a termios request. `arg` is
-    /// the raw user argument. The syscall layer handles `TIOCGWINSZ` and
-    /// `TCGETS` for terminals itself when this returns `ENOTTY`.
+    /// the raw user argument. A terminal handles every terminal request
+    /// here, because the syscall layer has no terminal state of its own.
     fn ioctl(&self, _cmd: u32, _arg: usize) -> VfsResult<usize> {
         Err(LinuxError::ENOTTY)
     }
