@@ -352,6 +352,52 @@ def test_termios_requests(built):
         assert expected in lines
 
 
+REQUEST_ERRORS_SCRIPT = r"""
+import errno, fcntl, os, select, struct, sys, termios, time
+fd = sys.stdin.fileno()
+
+def errno_of(request, arg):
+    try:
+        fcntl.ioctl(fd, request, arg)
+    except OSError as error:
+        return errno.errorcode[error.errno]
+    return "no error"
+
+print("unknown group", errno_of(termios.TIOCSPGRP, struct.pack("i", 99999)))
+print("negative group", errno_of(termios.TIOCSPGRP, struct.pack("i", -5)))
+print("bad pointer", errno_of(termios.TCGETS, 16))
+print("bad flush", errno_of(termios.TCFLSH, 7))
+print("unknown request", errno_of(0x54ff, 0))
+print("poll empty", select.select([fd], [], [], 0)[0])
+print("ready", flush=True)
+time.sleep(4)
+print("poll line", select.select([fd], [], [], 0)[0] == [fd])
+termios.tcflush(fd, termios.TCIFLUSH)
+print("after flush", struct.unpack("i", fcntl.ioctl(fd, termios.FIONREAD, b"\0" * 4))[0])
+print("done")
+"""
+
+
+def test_terminal_request_errors(built):
+    child = spawn_recorded("-c", REQUEST_ERRORS_SCRIPT)
+    child.expect_exact("ready", timeout=BOOT_SECONDS)
+    child.send("typed\r")
+    child.expect_exact("done")
+    expect_exit(child, 0)
+    lines = transcript_lines(child)
+    for expected in [
+        "unknown group ESRCH",
+        "negative group EINVAL",
+        "bad pointer EFAULT",
+        "bad flush EINVAL",
+        "unknown request ENOTTY",
+        "poll empty []",
+        "poll line True",
+        "after flush 0",
+    ]:
+        assert expected in lines
+
+
 GETPASS_SCRIPT = r"""
 import getpass
 secret = getpass.getpass("Password: ")
