@@ -183,8 +183,8 @@ def run_linux(seed: int, count: int, timeout: float, log_every: int,
         except subprocess.TimeoutExpired as err:
             output, status = err.stdout or b"", 124
     result = parse_lines(status, output.decode("utf-8", "replace"))
-    # Linux panics when init exits, so QEMU's status says nothing: take the
-    # fuzzer's verdict from its final line.
+    # Linux panics when init exits, so QEMU's exit status carries no verdict:
+    # the fuzzer's final line does.
     if status == 0:
         result.status = 0 if result.end and result.end["violations"] == 0 else 1
     return result
