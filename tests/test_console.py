@@ -112,6 +112,12 @@ def test_word_erase_discards_last_word(console):
     console.expect(NEWLINE + "8" + NEWLINE + re.escape(PROMPT))
 
 
+def test_utf8_input_and_erase(console):
+    # Under IUTF8 one DEL erases the whole two-byte "é".
+    console.send("print('h\u00e9llo', len('\u00e9\u00e9\x7f'))\r")
+    console.expect(NEWLINE + "h\u00e9llo 1" + NEWLINE + re.escape(PROMPT))
+
+
 def test_for_block_runs(console):
     console.send("for i in range(3):\r")
     console.expect_exact(CONTINUATION)

@@ -374,6 +374,8 @@ impl LineDiscipline {
         }
         if self.lflag(ECHO) {
             if self.lflag(ECHOE) {
+                // NOTE: a tab is wiped as one column, where n_tty moves back
+                // to the column before the tab.
                 let columns = if self.lflag(ECHOCTL) && is_caret_echoed(last) { 2 } else { 1 };
                 for _ in 0..columns {
                     self.echo.extend_from_slice(b"\x08 \x08");
