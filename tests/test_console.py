@@ -205,6 +205,16 @@ def test_ctrl_c_interrupts_busy_loop(console):
     assert_prompt_answers(console)
 
 
+def test_ctrl_c_interrupts_sleep(console):
+    console.send("import time; time.sleep(60)\r")
+    console.expect_exact("time.sleep(60)")
+    time.sleep(2)
+    console.send("\x03")
+    console.expect_exact("KeyboardInterrupt", timeout=10)
+    console.expect_exact(PROMPT)
+    assert_prompt_answers(console)
+
+
 def test_ctrl_c_discards_typed_line(console):
     console.send("print('lost')\x03")
     console.expect_exact("KeyboardInterrupt")
