@@ -2,6 +2,7 @@
 //!
 //! The crate is `no_std` + `alloc` and builds on the host for tests. It
 //! provides:
+//! - a write-through LRU cache of disk blocks under ext4 ([`block_cache`]);
 //! - the node and file-system traits ([`VfsNode`], [`FileSystem`]) and their
 //!   implementations: ext4 through rsext4 ([`ext4`]), an in-memory [`tmpfs`]
 //!   and the device directory [`devfs`];
@@ -15,6 +16,7 @@
 
 extern crate alloc;
 
+pub mod block_cache;
 pub mod context;
 pub mod devfs;
 pub mod ext4;
@@ -30,6 +32,7 @@ pub mod types;
 pub use axerrno::LinuxError;
 /// rsext4, for the types of [`BlockDevice`] (`SectorId`, `DeviceGeometry`, `Ext4Result`).
 pub use rsext4;
+pub use block_cache::BlockCache;
 pub use context::FsContext;
 pub use devfs::{CharDevice, EntropySource, create_devfs, mount_devfs};
 pub use ext4::{BlockDevice, Ext4Fs};

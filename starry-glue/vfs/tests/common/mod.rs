@@ -12,8 +12,11 @@ use std::{
     time::{SystemTime, UNIX_EPOCH},
 };
 
+use starry_vfs::block_cache::{BlockCacheStats, DEFAULT_CAPACITY_BLOCKS};
 use starry_vfs::rsext4::{DeviceCapabilities, DeviceGeometry, Ext4Error, Ext4Result, SectorId};
-use starry_vfs::{BlockDevice, CharDevice, Ext4Fs, FileSystem, FsContext, MountTable, TimeSpec};
+use starry_vfs::{
+    BlockCache, BlockDevice, CharDevice, Ext4Fs, FileSystem, FsContext, MountTable, TimeSpec,
+};
 
 /// Sector size of the file-backed device, as virtio-blk's.
 const SECTOR_SIZE: u64 = 512;
@@ -131,9 +134,20 @@ impl Image {
         Self { dir, tree, image }
     }
 
+    /// Mounts the image through a [`BlockCache`] of the kernel's default
+    /// capacity, as the kernel mounts its root disk.
     pub fn mount(&self) -> Arc<Ext4Fs> {
-        let device = Box::new(FileDevice::open(&self.image));
-        Ext4Fs::mount(device, host_clock, Some(fake_entropy)).expect("mount ext4 image")
+        self.mount_with_cache(DEFAULT_CAPACITY_BLOCKS).0
+    }
+
+    /// Mounts the image through a [`BlockCache`] of `capacity_blocks` blocks
+    /// and returns the file system with the cache's counters.
+    pub fn mount_with_cache(&self, capacity_blocks: usize) -> (Arc<Ext4Fs>, Arc<BlockCacheStats>) {
+        let cache = BlockCache::new(FileDevice::open(&self.image), capacity_blocks);
+        let stats = cache.stats();
+        let fs = Ext4Fs::mount(Box::new(cache), host_clock, Some(fake_entropy))
+            .expect("mount ext4 image");
+        (fs, stats)
     }
 
     /// Mounts the image as root with devfs on /dev and returns the root
