@@ -476,6 +476,14 @@ def test_pydoc_script_by_execv(console):
     assert output.endswith(reference.stdout)
 
 
+def test_pydoc_script_as_init(disk):
+    # init itself is the script: the kernel follows its "#!" line at boot.
+    run = run_kernel(init="/opt/python3.11/bin/pydoc3.11", disk=disk)
+    reference = run_reference("bin/pydoc3.11")
+    assert run.status == 0
+    assert run.stdout == reference.stdout
+
+
 def test_pydoc_module_prints_help_of_len(disk):
     run = run_kernel("-m", "pydoc", "len", disk=disk)
     reference = run_reference("-m", "pydoc", "len")

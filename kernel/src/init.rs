@@ -82,7 +82,12 @@ pub fn run_init(args: BootArgs, mut devices: axdriver::AllDevices) -> ! {
     };
     let mut random = [0u8; 16];
     fill_random(&mut random);
-    let loaded = loader::load_program(&mut aspace, &args.init, &args.argv, &args.env, &random, &mut |path| {
+    // init may be a `#!` script, as with execve.
+    let (program, argv) = match fork::resolve_interpreter(&fs, args.init.clone(), args.argv.clone()) {
+        Ok(resolved) => resolved,
+        Err(err) => power::boot_failure(&format!("cannot load init {}: {err:?}", args.init)),
+    };
+    let loaded = loader::load_program(&mut aspace, &program, &argv, &args.env, &random, &mut |path| {
         fork::read_whole_file(&fs, path)
     });
     let loaded = match loaded {

@@ -176,6 +176,37 @@ fn parse_shebang(data: &[u8]) -> Option<(String, Option<Vec<u8>>)> {
     Some((String::from(interp), arg.filter(|arg| !arg.is_empty())))
 }
 
+/// Follows `#!` lines from `path`: each interpreter runs with its optional
+/// argument and the script's path in front of the script's arguments, as
+/// Linux's binfmt_script does. Returns the ELF program to load and its argv.
+pub fn resolve_interpreter(
+    fs: &starry_vfs::FsContext,
+    mut path: String,
+    mut args: Vec<Vec<u8>>,
+) -> SysResult<(String, Vec<Vec<u8>>)> {
+    let mut depth = 0;
+    loop {
+        let data = read_whole_file(fs, &path)?;
+        let Some((interp, interp_arg)) = parse_shebang(&data) else {
+            if data.get(..4) != Some(b"\x7fELF") {
+                return Err(LinuxError::ENOEXEC);
+            }
+            return Ok((path, args));
+        };
+        depth += 1;
+        if depth > MAX_SHEBANG_DEPTH {
+            return Err(LinuxError::ELOOP);
+        }
+        let mut new_args = Vec::new();
+        new_args.push(interp.clone().into_bytes());
+        new_args.extend(interp_arg);
+        new_args.push(path.clone().into_bytes());
+        new_args.extend(args.into_iter().skip(1));
+        args = new_args;
+        path = interp;
+    }
+}
+
 /// execve, run from the kernel's exception entry with the caller's trap
 /// frame (x0 = path, x1 = argv, x2 = envp). On success the frame starts the
 /// new program; on failure x0 gets the negated errno.
@@ -191,7 +222,7 @@ fn exec_frame(tf: &mut TrapFrame) -> SysResult {
     let process = thread.process.clone();
     let mem = UserMem::new(process.clone());
     let path = UserPath::read_in(&mem, tf.r[0] as usize)?;
-    let mut path = String::from(path.to_str().map_err(|_| LinuxError::ENOENT)?);
+    let path = String::from(path.to_str().map_err(|_| LinuxError::ENOENT)?);
     let argv = match UserCStrArray::new_nullable(tf.r[1] as usize)? {
         Some(argv) => argv.read_all(&mem, MAX_ARG_COUNT, MAX_ARG_BYTES)?,
         None => Vec::new(),
@@ -204,29 +235,7 @@ fn exec_frame(tf: &mut TrapFrame) -> SysResult {
         return Err(LinuxError::ENOENT);
     }
 
-    // Follow `#!` lines: the interpreter runs with the script as argument.
-    let mut args = argv;
-    let mut depth = 0;
-    loop {
-        let data = read_whole_file(&process.fs.lock(), &path)?;
-        let Some((interp, interp_arg)) = parse_shebang(&data) else {
-            if data.get(..4) != Some(b"\x7fELF") {
-                return Err(LinuxError::ENOEXEC);
-            }
-            break;
-        };
-        depth += 1;
-        if depth > MAX_SHEBANG_DEPTH {
-            return Err(LinuxError::ELOOP);
-        }
-        let mut new_args = Vec::new();
-        new_args.push(interp.clone().into_bytes());
-        new_args.extend(interp_arg);
-        new_args.push(path.clone().into_bytes());
-        new_args.extend(args.into_iter().skip(1));
-        args = new_args;
-        path = interp;
-    }
+    let (path, args) = resolve_interpreter(&process.fs.lock(), path, argv)?;
 
     // The point of no return: the old program's memory goes away.
     let mut random = [0u8; 16];
