@@ -150,3 +150,32 @@ def test_disk_clean_after_runs(disk):
         assert run_kernel("-c", code, disk=disk).status == 0
     clean, report = e2fsck_clean(disk)
     assert clean, report
+
+
+MREMAP_TWICE = """
+import ctypes, mmap
+libc = ctypes.CDLL(None, use_errno=True)
+libc.mmap.restype = ctypes.c_void_p
+libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int,
+                      ctypes.c_int, ctypes.c_int, ctypes.c_long]
+libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+libc.mremap.restype = ctypes.c_void_p
+libc.mremap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_int]
+page = mmap.PAGESIZE
+base = libc.mmap(None, 4 * page, mmap.PROT_READ | mmap.PROT_WRITE,
+                 mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS, -1, 0)
+libc.munmap(base + page, 3 * page)
+grown = libc.mremap(base, page, 2 * page, 0)
+again = libc.mremap(base, 2 * page, 3 * page, 0)
+print(grown == base, again == base, ctypes.get_errno())
+"""
+
+
+def test_mremap_grows_a_grown_mapping(disk):
+    # Growing in place twice: the second call sees one mapping, as Linux
+    # merges the grown part into it.
+    linux = run_reference("-c", MREMAP_TWICE)
+    assert linux.lines == ["True True 0"]
+    run = run_kernel("-c", MREMAP_TWICE, disk=disk)
+    assert run.status == 0
+    assert run.lines[-1] == "True True 0"

@@ -290,6 +290,23 @@ impl AddrSpace {
         next >= end
     }
 
+    /// Returns whether `[start, start + size)` is mapped without holes by
+    /// areas that all have protection `prot` and the same kind of backend.
+    /// Adjacent areas like these are what Linux merges into one mapping,
+    /// for example after mremap grew a mapping in place.
+    pub fn is_one_mapping(&self, start: VirtAddr, size: usize, prot: MappingFlags) -> bool {
+        let Some(shared) = self.area_backend(start).map(|backend| backend.shared) else {
+            return false;
+        };
+        let range = VirtAddrRange::from_start_size(start, size);
+        let uniform = self
+            .areas
+            .iter()
+            .filter(|area| area.va_range().overlaps(range))
+            .all(|area| area.flags() == prot && area.backend().shared == shared);
+        uniform && self.is_fully_mapped(start, size)
+    }
+
     /// Returns the area containing `vaddr`: its range and protection.
     pub fn find_area(&self, vaddr: VirtAddr) -> Option<(VirtAddrRange, MappingFlags)> {
         self.areas

@@ -276,10 +276,10 @@ pub fn mremap(
     }
     let old = VirtAddr::from(old_addr);
     let mut aspace = process.aspace.lock();
-    let Some((range, prot)) = aspace.find_area(old) else {
+    let Some((_, prot)) = aspace.find_area(old) else {
         return Err(LinuxError::EFAULT);
     };
-    if !aspace.is_fully_mapped(old, old_size) || range.end < old + old_size {
+    if !aspace.is_one_mapping(old, old_size, prot) {
         // The old range must lie in one mapping.
         return Err(LinuxError::EFAULT);
     }
