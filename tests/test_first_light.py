@@ -179,3 +179,15 @@ def test_mremap_grows_a_grown_mapping(disk):
     run = run_kernel("-c", MREMAP_TWICE, disk=disk)
     assert run.status == 0
     assert run.lines[-1] == "True True 0"
+
+
+def test_stub_warns_once(disk):
+    # rseq is a stub entry: its handler returns ENOSYS without doing the
+    # work, and the dispatcher says so once per run.
+    code = ("import ctypes; libc = ctypes.CDLL(None, use_errno=True); "
+            "print([libc.syscall(293, 0, 0, 0, 0) for _ in range(3)], ctypes.get_errno())")
+    run = run_kernel("-c", code, disk=disk)
+    assert run.status == 0
+    assert run.lines[-1] == f"[-1, -1, -1] {errno.ENOSYS}"
+    warnings = [line for line in run.lines if "syscall rseq is a stub" in line]
+    assert len(warnings) == 1, run.stdout

@@ -6,7 +6,7 @@
 use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::{format_ident, quote};
 
-use crate::spec::{ARCHES, Arg, ArgKind, Dir, Entry, Family, PRIMITIVES, Spec, Unknown};
+use crate::spec::{ARCHES, Arg, ArgKind, Dir, Entry, Family, Level, PRIMITIVES, Spec, Unknown};
 
 /// Generate every item of the ABI layer from a checked spec. `spec_path` is
 /// the absolute path of the spec file, included so that cargo rebuilds the
@@ -482,6 +482,13 @@ fn generate_call(entry: &Entry) -> TokenStream {
         quote!()
     };
 
+    // A stub's handler does not do the syscall's work: say so once per run.
+    let stub_warning = if matches!(entry.level, Level::Stub) {
+        quote!(crate::stats::stub_called(&crate::entries::#info);)
+    } else {
+        quote!()
+    };
+
     quote! {
         pub fn #shim<H: crate::#family_trait + ?Sized>(#handler: &mut H, #raw: [usize; 6]) -> isize {
             fn decode_and_call<H: crate::#family_trait + ?Sized>(
@@ -496,6 +503,7 @@ fn generate_call(entry: &Entry) -> TokenStream {
                 #handler.#method(#(#names),*)
             }
             crate::decode::trace_entry(&crate::entries::#info, &#raw);
+            #stub_warning
             let result = decode_and_call(#handler, #raw);
             #[cfg(feature = "checked")]
             crate::trace::check_errno(&crate::entries::#info, result.as_ref().err(), |out| {

@@ -41,6 +41,15 @@ pub fn not_implemented<T>(info: &'static SyscallInfo) -> SysResult<T> {
     Err(LinuxError::ENOSYS)
 }
 
+/// Called on every call of an entry whose spec level is `stub`: its handler
+/// returns without doing the work, so warn once per syscall with the spec's
+/// note. The trace summary counts these calls with the other stub entries.
+pub fn stub_called(info: &'static SyscallInfo) {
+    if !info.stub_calls.warned.swap(true, Ordering::Relaxed) {
+        log::warn!("syscall {} is a stub: {}", info.name, info.note);
+    }
+}
+
 /// Numbers below this get one warning each; larger ones share one.
 const WARN_BITMAP_BITS: usize = 1024;
 
