@@ -265,7 +265,9 @@ def test_control_characters_keep_prompt(console):
                        if chr(code) not in "\x03\x04\n\r\x15\x16\x17\x12\x1a\x1c\x08")
     console.send(controls + "\r")
     console.expect_exact(PROMPT)
-    console.send("\x1a\x1c")
+    # Ctrl-\ is left out: it sends SIGQUIT, which ends Python as on Linux
+    # (test_process_groups.py checks it).
+    console.send("\x1a")
     console.send("\r")
     console.expect_exact(PROMPT)
     assert_prompt_answers(console)

@@ -3,7 +3,8 @@
 //!
 //! Input arrives by the UART's receive interrupt and goes through the line
 //! discipline (`crate::tty`), which edits lines, echoes and turns VINTR
-//! (Ctrl-C) into SIGINT for init. Reads also drain the UART, in case its
+//! (Ctrl-C) and VQUIT (Ctrl-\) into SIGINT and SIGQUIT for every process
+//! of the foreground process group. Reads also drain the UART, in case its
 //! interrupt was masked. When the line discipline's input is full, the
 //! console masks the UART interrupt and leaves bytes in the UART. QEMU then
 //! stops reading its input, so no byte is dropped.
@@ -18,7 +19,7 @@ use starry_glue::{UserMem, process};
 use starry_vfs::{LinuxError, VfsResult};
 use syscall_abi::{Termios, UserIn, UserOut, Winsize};
 
-use crate::tty::{LineDiscipline, ReadOutcome, SIGINT};
+use crate::tty::{LineDiscipline, ReadOutcome};
 
 /// The console's line discipline: its settings and the input not read yet.
 static TTY: SpinNoIrq<LineDiscipline> = SpinNoIrq::new(LineDiscipline::new());
@@ -26,6 +27,9 @@ static TTY: SpinNoIrq<LineDiscipline> = SpinNoIrq::new(LineDiscipline::new());
 static INPUT_PAUSED: AtomicBool = AtomicBool::new(false);
 /// The foreground process group (TIOCGPGRP, TIOCSPGRP); init's at boot.
 static FOREGROUND_GROUP: AtomicI32 = AtomicI32::new(1);
+/// The session whose controlling terminal the console is: init's. NOTE:
+/// no other session can acquire the console (TIOCSCTTY is not supported).
+const CONSOLE_SESSION: u32 = 1;
 
 /// Serializes console output so that lines of the kernel and of user
 /// programs do not interleave mid-line.
@@ -91,14 +95,20 @@ pub fn set_window_size(columns: u16, rows: u16) {
 /// interrupt handler cannot take or echo later bytes in between.
 fn drain_uart() {
     let mut tty = TTY.lock();
-    let mut interrupt = false;
+    let mut signals = [None; 2];
     let mut byte = [0u8; 1];
     while tty.can_receive() {
         if axhal::console::read_bytes(&mut byte) == 0 {
             break;
         }
-        if tty.receive(byte[0]) == Some(SIGINT) {
-            interrupt = true;
+        if let Some(signal) = tty.receive(byte[0]) {
+            // Keep the first two distinct signals (SIGINT and SIGQUIT are
+            // all the line discipline raises).
+            if signals[0].is_none_or(|first| first == signal) {
+                signals[0] = Some(signal);
+            } else {
+                signals[1] = Some(signal);
+            }
         }
     }
     set_input_paused(!tty.can_receive());
@@ -107,9 +117,9 @@ fn drain_uart() {
         write_bytes(&echo);
     }
     drop(tty);
-    if interrupt {
-        // NOTE: SIGINT goes to init alone, not to the whole foreground group.
-        process::signal::request_interrupt();
+    let group = FOREGROUND_GROUP.load(Ordering::Relaxed) as u32;
+    for signal in signals.into_iter().flatten() {
+        process::signal::request_group_signal(group, signal);
     }
 }
 
@@ -191,10 +201,18 @@ fn terminal_ioctl(cmd: u32, arg: usize) -> VfsResult<usize> {
             if group < 0 {
                 return Err(LinuxError::EINVAL);
             }
-            // Each process leads its own group here, so a group exists
-            // when a process of that id does.
-            if process::find_process(group as u32).is_none() {
+            let caller_session = process::current_thread().process.sid();
+            if caller_session != CONSOLE_SESSION {
+                // As on Linux, the console is not the controlling terminal
+                // of another session.
+                return Err(LinuxError::ENOTTY);
+            }
+            let members = process::group_members(group as u32);
+            let Some(member) = members.first() else {
                 return Err(LinuxError::ESRCH);
+            };
+            if member.sid() != caller_session {
+                return Err(LinuxError::EPERM);
             }
             FOREGROUND_GROUP.store(group, Ordering::Relaxed);
         }

@@ -13,7 +13,7 @@
 //! - Backspace (^H) erases like VERASE in canonical mode, because terminals
 //!   send either DEL or ^H for the Backspace key.
 //! - IXON's VSTART and VSTOP are dropped without stopping output.
-//! - VQUIT and VSUSP are echoed and dropped: only SIGINT is raised.
+//! - VSUSP is echoed and dropped: job control (SIGTSTP) is not supported.
 //! - Output post-processing (OPOST, ONLCR) is not done here: the UART driver
 //!   always turns "\n" into "\r\n".
 
@@ -66,6 +66,7 @@ pub const VEOL2: usize = 16;
 
 /// The signal numbers that control characters raise.
 pub const SIGINT: u32 = 2;
+pub const SIGQUIT: u32 = 3;
 
 const BACKSPACE: u8 = 0x08;
 const DELETE: u8 = 0x7f;
@@ -268,7 +269,10 @@ impl LineDiscipline {
             if self.is_control(byte, VINTR) {
                 return self.signal_character(byte, Some(SIGINT));
             }
-            if self.is_control(byte, VQUIT) || self.is_control(byte, VSUSP) {
+            if self.is_control(byte, VQUIT) {
+                return self.signal_character(byte, Some(SIGQUIT));
+            }
+            if self.is_control(byte, VSUSP) {
                 return self.signal_character(byte, None);
             }
         }
@@ -598,6 +602,15 @@ mod tests {
         assert_eq!(signals, [None, None, None, None, Some(SIGINT)]);
         assert_eq!(read_all(&mut tty), ReadOutcome::WouldBlock);
         assert_eq!(tty.take_echo(), b"1\n23^C");
+    }
+
+    #[test]
+    fn quit_raises_sigquit_and_flushes() {
+        let mut tty = LineDiscipline::new();
+        let signals = feed(&mut tty, b"ab\x1c");
+        assert_eq!(signals, [None, None, Some(SIGQUIT)]);
+        assert_eq!(read_all(&mut tty), ReadOutcome::WouldBlock);
+        assert_eq!(tty.take_echo(), b"ab^\\");
     }
 
     #[test]

@@ -70,6 +70,8 @@ pub fn fork(flags: CloneFlags, stack: usize, parent_tid: usize, tls: usize, chil
     *child.sigactions.lock() = *parent.sigactions.lock();
     *child.rlimits.lock() = *parent.rlimits.lock();
     *child.creds.lock() = *parent.creds.lock();
+    child.pgid.store(parent.pgid(), Ordering::Relaxed);
+    child.sid.store(parent.sid(), Ordering::Relaxed);
     let thread = Thread::new(pid, child.clone());
     thread.sigmask.store(parent_thread.sigmask(), Ordering::Relaxed);
     *thread.altstack.lock() = *parent_thread.altstack.lock();
@@ -256,6 +258,7 @@ fn exec_frame(tf: &mut TrapFrame) -> SysResult {
         }
     };
     *process.exe_path.lock() = path;
+    process.did_exec.store(true, Ordering::Relaxed);
     *process.brk.lock() = super::Brk {
         start: loaded.brk_start,
         end: loaded.brk_start,
@@ -290,11 +293,18 @@ fn wait_status(status: ExitStatus) -> i32 {
 }
 
 /// wait4: reaps a child that has exited and returns its pid and status word.
-/// `pid` -1 (or 0 and below, as there are no process groups) means any
-/// child. Returns `Ok(None)` for WNOHANG when children still run.
+/// `pid` -1 means any child, 0 any child in the caller's process group, and
+/// below -1 any child in group `-pid`. Returns `Ok(None)` for WNOHANG when
+/// children still run.
 pub fn wait4(pid: i32, options: WaitOptions) -> SysResult<Option<(u32, i32)>> {
     let process = current_thread().process.clone();
-    let matches = |child: &Arc<Process>| pid <= 0 || child.pid == pid as u32;
+    let own_group = process.pgid();
+    let matches = |child: &Arc<Process>| match pid {
+        -1 => true,
+        0 => child.pgid() == own_group,
+        _ if pid < 0 => child.pgid() == pid.unsigned_abs(),
+        _ => child.pid == pid as u32,
+    };
     loop {
         {
             let mut children = process.children.lock();
@@ -318,7 +328,30 @@ pub fn wait4(pid: i32, options: WaitOptions) -> SysResult<Option<(u32, i32)>> {
             return Err(LinuxError::EINTR);
         }
         process.child_exit.wait_timeout(SIGNAL_CHECK_INTERVAL);
+        // A signal that came during the sleep wins over a child that exited
+        // meanwhile, as on Linux, where the signal wakes the waiter first.
+        // Ctrl-C signals a caller and its child together, and the caller
+        // must get EINTR: a reaped child whose status is lost to a handler
+        // that raises is gone for good.
+        if signal::has_pending_signal() {
+            return Err(LinuxError::EINTR);
+        }
     }
+}
+
+/// Sends `sig` to every process of group `pgid`; `ESRCH` when the group
+/// has no process. The caller, when it belongs to the group, gets the
+/// signal through `signal_self` instead, so `skip` names it.
+pub fn kill_group(pgid: u32, skip: u32, sig: u32, info: signal::SigInfo) -> SysResult {
+    let members = super::group_members(pgid);
+    if members.is_empty() {
+        return Err(LinuxError::ESRCH);
+    }
+    for member in members.iter().filter(|member| member.pid != skip) {
+        // A process that exits meanwhile is no error for the group.
+        let _ = kill_process(member.pid, sig, info);
+    }
+    Ok(())
 }
 
 /// Sends `sig` to process `pid` (its main thread).

@@ -6,7 +6,7 @@
 //! synchronous exception (a syscall or a fault). The kernel's exception
 //! entry calls [`deliver_pending`] there.
 
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 use axcpu::FpState;
 use axerrno::LinuxError;
@@ -79,29 +79,42 @@ fn bit(sig: u32) -> u64 {
     1 << (sig - 1)
 }
 
-/// SIGINT, what Ctrl-C on the console sends.
-const SIGINT: u32 = 2;
 /// `si_code` of a signal the kernel sends.
 const SI_KERNEL: i32 = 0x80;
-/// init's pid, and the tid of its main thread.
-const INIT_PID: u32 = 1;
 
-/// Set by [`request_interrupt`] until SIGINT is made pending.
-static INTERRUPT_REQUESTED: AtomicBool = AtomicBool::new(false);
+/// The signals (bit `n - 1` for signal `n`) that [`request_group_signal`]
+/// asked for and that are not pending yet.
+static REQUESTED_SIGNALS: AtomicU64 = AtomicU64::new(0);
+/// The process group that gets [`REQUESTED_SIGNALS`].
+static REQUESTED_GROUP: AtomicU32 = AtomicU32::new(1);
 
-/// Asks for SIGINT to init's main thread (Ctrl-C on the console). Safe in an
-/// interrupt handler: it only sets a flag, and the signal is made pending
-/// by the next [`deliver_pending`] or [`has_pending_signal`].
-pub fn request_interrupt() {
-    INTERRUPT_REQUESTED.store(true, Ordering::Release);
+/// Asks for `sig` to every process of group `pgid` (Ctrl-C or Ctrl-\ on
+/// the console). Safe in an interrupt handler: it only stores the request,
+/// and the next [`deliver_pending`] or [`has_pending_signal`] on any thread
+/// makes the signal pending. NOTE: a second request for another group
+/// before that point moves the earlier request's signals to the new group.
+pub fn request_group_signal(pgid: u32, sig: u32) {
+    REQUESTED_GROUP.store(pgid, Ordering::Release);
+    REQUESTED_SIGNALS.fetch_or(bit(sig), Ordering::AcqRel);
 }
 
-fn raise_requested_interrupt() {
-    if !INTERRUPT_REQUESTED.swap(false, Ordering::AcqRel) {
+fn raise_requested_signals() {
+    let signals = REQUESTED_SIGNALS.swap(0, Ordering::AcqRel);
+    if signals == 0 {
         return;
     }
-    if let Some(thread) = find_thread(INIT_PID, INIT_PID) {
-        send_signal(&thread, SIGINT, SigInfo { code: SI_KERNEL, value: 0 });
+    let group = REQUESTED_GROUP.load(Ordering::Acquire);
+    let info = SigInfo { code: SI_KERNEL, value: 0 };
+    for process in super::group_members(group) {
+        if process.exit_status.lock().is_some() {
+            continue;
+        }
+        let Some(thread) = find_thread(process.pid, process.pid) else {
+            continue;
+        };
+        for sig in (1..=NSIG as u32).filter(|&sig| signals & bit(sig) != 0) {
+            send_signal(&thread, sig, info);
+        }
     }
 }
 
@@ -109,7 +122,7 @@ fn raise_requested_interrupt() {
 /// blocked. A syscall that waits should then end with `EINTR`, so that the
 /// signal is delivered.
 pub fn has_pending_signal() -> bool {
-    raise_requested_interrupt();
+    raise_requested_signals();
     let Some(thread) = super::try_current_thread() else {
         return false;
     };
@@ -161,7 +174,7 @@ fn get_u64(frame: &[u8], offset: usize) -> u64 {
 /// handler. Called on every return to user mode from a synchronous
 /// exception.
 pub fn deliver_pending(tf: &mut TrapFrame) {
-    raise_requested_interrupt();
+    raise_requested_signals();
     let Some(thread) = super::try_current_thread() else {
         return;
     };

@@ -121,6 +121,12 @@ pub struct Brk {
 pub struct Process {
     pub pid: Pid,
     pub ppid: Pid,
+    /// The process group id: the pid of the group's leader.
+    pub pgid: AtomicU32,
+    /// The session id: the pid of the session's leader.
+    pub sid: AtomicU32,
+    /// Set by the first successful execve; setpgid by the parent then fails.
+    pub did_exec: AtomicBool,
     /// The path of the running program (for AT_EXECFN and /proc/self/exe).
     pub exe_path: Mutex<String>,
     pub aspace: Mutex<AddrSpace>,
@@ -146,10 +152,15 @@ pub struct Process {
 }
 
 impl Process {
+    /// Creates a process that leads its own group and session; fork
+    /// overwrites both ids with the parent's.
     pub fn new(pid: Pid, ppid: Pid, exe_path: String, aspace: AddrSpace, brk_start: usize, fs: starry_vfs::FsContext) -> Arc<Self> {
         Arc::new(Self {
             pid,
             ppid,
+            pgid: AtomicU32::new(pid),
+            sid: AtomicU32::new(pid),
+            did_exec: AtomicBool::new(false),
             exe_path: Mutex::new(exe_path),
             aspace: Mutex::new(aspace),
             brk: Mutex::new(Brk {
@@ -168,6 +179,14 @@ impl Process {
             vfork_done: AtomicBool::new(false),
             vfork_wait: WaitQueue::new(),
         })
+    }
+
+    pub fn pgid(&self) -> Pid {
+        self.pgid.load(Ordering::Relaxed)
+    }
+
+    pub fn sid(&self) -> Pid {
+        self.sid.load(Ordering::Relaxed)
     }
 }
 
@@ -279,6 +298,21 @@ pub fn register_process(process: Arc<Process>) {
 /// Returns process `pid`, while it runs or waits to be reaped.
 pub fn find_process(pid: Pid) -> Option<Arc<Process>> {
     PROCESSES.lock().get(&pid).cloned()
+}
+
+/// Returns the processes (zombies included) whose process group is `pgid`.
+pub fn group_members(pgid: Pid) -> Vec<Arc<Process>> {
+    PROCESSES
+        .lock()
+        .values()
+        .filter(|process| process.pgid() == pgid)
+        .cloned()
+        .collect()
+}
+
+/// Returns every process, zombies included.
+pub fn all_processes() -> Vec<Arc<Process>> {
+    PROCESSES.lock().values().cloned().collect()
 }
 
 /// Forgets a reaped process.

@@ -66,6 +66,36 @@ impl Handler {
         pid == 0 || pid == self.process().pid as i32
     }
 
+    /// kill(-1, sig): sends `sig` to every process but init and the caller;
+    /// `ESRCH` when there is none.
+    fn signal_all_others(&mut self, sig: u32, info: SigInfo) -> SysResult<()> {
+        let own_pid = self.process().pid;
+        let targets: alloc::vec::Vec<_> = super::all_processes()
+            .into_iter()
+            .filter(|process| process.pid != 1 && process.pid != own_pid)
+            .collect();
+        if targets.is_empty() {
+            return Err(LinuxError::ESRCH);
+        }
+        for target in targets {
+            // A process that exits meanwhile is no error.
+            let _ = fork::kill_process(target.pid, sig, info);
+        }
+        Ok(())
+    }
+
+    /// Returns the process that `pid` names for getpgid and getsid: the
+    /// caller for 0, else any process that has not been reaped.
+    fn process_by_pid(&self, pid: i32) -> SysResult<alloc::sync::Arc<super::Process>> {
+        if pid < 0 {
+            return Err(LinuxError::ESRCH);
+        }
+        if self.is_self(pid) {
+            return Ok(self.process().clone());
+        }
+        super::find_process(pid as u32).ok_or(LinuxError::ESRCH)
+    }
+
     /// Sends `sig` to the calling thread with `si_code` `code`; it is
     /// delivered when the syscall returns. Signal 0 only checks that the
     /// target exists.
@@ -240,17 +270,23 @@ impl ProcessSyscalls for Handler {
         if sig != 0 {
             check_signal(sig)?;
         }
-        if self.is_self(pid) || pid == -1 || pid == -(self.process().pid as i32) {
-            self.signal_self(sig, SI_USER)
-        } else if pid > 0 {
-            let info = SigInfo {
-                code: SI_USER,
-                value: self.process().pid as usize,
-            };
-            fork::kill_process(pid as u32, sig as u32, info)
-        } else {
-            Err(LinuxError::ESRCH)
+        let own_pid = self.process().pid;
+        let info = SigInfo {
+            code: SI_USER,
+            value: own_pid as usize,
+        };
+        let group = match pid {
+            _ if pid == own_pid as i32 => return self.signal_self(sig, SI_USER),
+            _ if pid > 0 => return fork::kill_process(pid as u32, sig as u32, info),
+            -1 => return self.signal_all_others(sig as u32, info),
+            0 => self.process().pgid(),
+            _ => pid.unsigned_abs(),
+        };
+        fork::kill_group(group, own_pid, sig as u32, info)?;
+        if self.process().pgid() == group {
+            self.signal_self(sig, SI_USER)?;
         }
+        Ok(())
     }
 
     fn sys_tkill(&mut self, tid: i32, sig: i32) -> SysResult<()> {
@@ -462,37 +498,58 @@ impl ProcessSyscalls for Handler {
         if pgid < 0 {
             return Err(LinuxError::EINVAL);
         }
-        if !self.is_self(pid) {
-            return Err(LinuxError::ESRCH);
-        }
-        // init leads its session, and a session leader cannot change its
-        // group; asking for the group it has is allowed.
-        if pgid == 0 || pgid == self.process().pid as i32 {
-            Ok(())
+        let caller = self.process().clone();
+        let target = if self.is_self(pid) {
+            caller.clone()
         } else {
-            Err(LinuxError::EPERM)
+            let target = self.process_by_pid(pid)?;
+            // Only the caller and its own children can be moved.
+            if target.ppid != caller.pid {
+                return Err(LinuxError::ESRCH);
+            }
+            if target.sid() != caller.sid() {
+                return Err(LinuxError::EPERM);
+            }
+            if target.did_exec.load(Ordering::Relaxed) {
+                return Err(LinuxError::EACCES);
+            }
+            target
+        };
+        // A session leader cannot change its group, not even to its own.
+        if target.sid() == target.pid {
+            return Err(LinuxError::EPERM);
         }
+        let pgid = if pgid == 0 { target.pid } else { pgid as u32 };
+        // Joining an existing group needs a member in the caller's session.
+        if pgid != target.pid
+            && !super::group_members(pgid)
+                .iter()
+                .any(|member| member.sid() == caller.sid())
+        {
+            return Err(LinuxError::EPERM);
+        }
+        target.pgid.store(pgid, Ordering::Relaxed);
+        Ok(())
     }
 
     fn sys_getpgid(&mut self, pid: i32) -> SysResult<isize> {
-        if self.is_self(pid) {
-            Ok(self.process().pid as isize)
-        } else {
-            Err(LinuxError::ESRCH)
-        }
+        Ok(self.process_by_pid(pid)?.pgid() as isize)
     }
 
     fn sys_getsid(&mut self, pid: i32) -> SysResult<isize> {
-        if self.is_self(pid) {
-            Ok(self.process().pid as isize)
-        } else {
-            Err(LinuxError::ESRCH)
-        }
+        Ok(self.process_by_pid(pid)?.sid() as isize)
     }
 
     fn sys_setsid(&mut self) -> SysResult<isize> {
-        // init already leads a process group, which makes setsid fail.
-        Err(LinuxError::EPERM)
+        let process = self.process().clone();
+        // Linux rejects the call while any group has the caller's pid as its
+        // id, which covers a caller that leads its own group.
+        if !super::group_members(process.pid).is_empty() {
+            return Err(LinuxError::EPERM);
+        }
+        process.pgid.store(process.pid, Ordering::Relaxed);
+        process.sid.store(process.pid, Ordering::Relaxed);
+        Ok(process.pid as isize)
     }
 
     fn sys_getrlimit(&mut self, resource: u32, rlim: UserOut<Rlimit>) -> SysResult<()> {
