@@ -37,8 +37,8 @@ RUNS = [
 # described from the counts and the spec alone.
 KNOWN_CAUSES = {
     "membarrier": "musl's dlopen asks for MEMBARRIER_CMD_PRIVATE_EXPEDITED when it loads a "
-                  "module with thread-local storage; Linux fails it with EPERM (not "
-                  "registered), the kernel with ENOSYS, and musl carries on after either.",
+                  "module with thread-local storage; Linux and the kernel fail it with EPERM "
+                  "(not registered), and musl carries on.",
     "ioctl": "isatty() is ioctl(TIOCGWINSZ). Both sides run on a terminal (the serial "
              "console under the kernel, a pseudo-terminal on Linux), so the ENOTTY calls "
              "are on the files Python opens; their number follows the imports.",
@@ -46,12 +46,6 @@ KNOWN_CAUSES = {
               "tree (qemu-user needs that), so getpath also probes lib/python311.zip "
               "under other prefixes (seen: /lib/python311.zip, /tmp/lib/python311.zip).",
     "newfstatat": "the reference's getpath probes other prefixes (see openat).",
-    "mremap": "the failing calls follow an in-place growth of the same mapping (for "
-              "example mremap(A, 155648, 176128) returns A, then mremap(A, 176128, "
-              "196608) fails with EFAULT). ops::mremap requires the old range to lie in "
-              "one area, so the grown part seems to be kept as a separate area, where "
-              "Linux merges adjacent compatible mappings. musl falls back to malloc, copy "
-              "and free, which changes the mmap, munmap and madvise counts too.",
 }
 
 # Causes that apply to every syscall of one run.

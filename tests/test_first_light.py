@@ -172,8 +172,8 @@ print(grown == base, again == base, ctypes.get_errno())
 
 
 def test_mremap_grows_a_grown_mapping(disk):
-    # Growing in place twice: the second call sees one mapping, as Linux
-    # merges the grown part into it.
+    # Growing in place twice: Linux merges the grown part into the mapping,
+    # so the second call must find one mapping, not two.
     linux = run_reference("-c", MREMAP_TWICE)
     assert linux.lines == ["True True 0"]
     run = run_kernel("-c", MREMAP_TWICE, disk=disk)
@@ -183,7 +183,7 @@ def test_mremap_grows_a_grown_mapping(disk):
 
 def test_stub_warns_once(disk):
     # rseq is a stub entry: its handler returns ENOSYS without doing the
-    # work, and the dispatcher says so once per run.
+    # work, and the dispatcher logs one warning per run.
     code = ("import ctypes; libc = ctypes.CDLL(None, use_errno=True); "
             "print([libc.syscall(293, 0, 0, 0, 0) for _ in range(3)], ctypes.get_errno())")
     run = run_kernel("-c", code, disk=disk)

@@ -482,7 +482,7 @@ fn generate_call(entry: &Entry) -> TokenStream {
         quote!()
     };
 
-    // A stub's handler does not do the syscall's work: say so once per run.
+    // A stub's handler does not do the syscall's work, so warn once per run.
     let stub_warning = if matches!(entry.level, Level::Stub) {
         quote!(crate::stats::stub_called(&crate::entries::#info);)
     } else {
