@@ -10,22 +10,18 @@ use alloc::{format, string::String, sync::Arc, vec::Vec};
 use core::{sync::atomic::Ordering, time::Duration};
 
 use axerrno::LinuxError;
-use axhal::{context::TrapFrame, uspace::UspaceContext};
-use axtask::TaskInner;
+use axhal::context::TrapFrame;
 use syscall_abi::{CloneFlags, UserCStrArray, UserPath, WaitOptions};
 
 use super::{
     ExitStatus, Process, Thread, alloc_id, current_thread, exit_current_process, find_process,
     loader, register_process, register_thread, remove_process, signal,
-    thread::current_user_frame,
+    thread::new_user_task,
 };
 use crate::UserMem;
 
 type SysResult<T = ()> = Result<T, LinuxError>;
 
-/// Kernel stack size of a process's first task (as `task-stack-size` in
-/// kernel/axconfig.toml).
-const KERNEL_STACK: usize = 0x40000;
 /// Limits of execve's arguments: the number of strings and their bytes
 /// (Linux's `MAX_ARG_STRINGS` is larger; 32 pages of bytes is its
 /// per-string limit).
@@ -87,34 +83,7 @@ pub fn fork(flags: CloneFlags, stack: usize, parent_tid: usize, tls: usize, chil
         let _ = child.aspace.lock().write(child_tid, &pid.to_ne_bytes());
     }
 
-    let mut frame = current_user_frame();
-    frame.r[0] = 0;
-    if stack != 0 {
-        frame.usp = stack as u64;
-    }
-    // The child keeps the caller's thread pointer unless CLONE_SETTLS
-    // gives one; a new task starts with TPIDR_EL0 = 0.
-    let tls = if flags.contains(CloneFlags::SETTLS) {
-        tls
-    } else {
-        axhal::asm::read_thread_pointer()
-    };
-    let mut task = TaskInner::new(
-        move || {
-            // SAFETY: TPIDR_EL0 is the user thread pointer; the kernel
-            // does not use it.
-            unsafe { axhal::asm::write_thread_pointer(tls) };
-            let kstack_top = axtask::current()
-                .kernel_stack_top()
-                .expect("a process's task has a kernel stack");
-            // SAFETY: the task runs on the child's page table (set with
-            // `set_page_table_root`), and `kstack_top` is the top of this
-            // task's own kernel stack, unused from here on.
-            unsafe { UspaceContext::from(&frame).enter_uspace(kstack_top) }
-        },
-        format!("process {pid}"),
-        KERNEL_STACK,
-    );
+    let mut task = new_user_task(flags, stack, tls, format!("process {pid}"));
     task.ctx_mut().set_page_table_root(page_table_root);
     parent.children.lock().push(child.clone());
     register_process(child.clone());

@@ -4,7 +4,7 @@
 //! preemption), so a thread that computes without syscalls keeps the CPU
 //! until it blocks or ends.
 
-use alloc::format;
+use alloc::{format, string::String};
 use core::sync::atomic::Ordering;
 
 use axerrno::LinuxError;
@@ -16,9 +16,9 @@ use super::{ExitStatus, Pid, Thread, current_thread, exit_current_process, futex
 
 type SysResult<T = ()> = Result<T, LinuxError>;
 
-/// Kernel stack size of a thread's task (as `task-stack-size` in
+/// Kernel stack size of a user thread's task (as `task-stack-size` in
 /// kernel/axconfig.toml).
-const THREAD_KERNEL_STACK: usize = 0x40000;
+const USER_TASK_KERNEL_STACK: usize = 0x40000;
 
 /// Returns a copy of the current task's user registers. A task that runs
 /// user code enters the kernel only from EL0, on an empty kernel stack, so
@@ -32,6 +32,41 @@ pub(super) fn current_user_frame() -> TrapFrame {
     // current task's kernel stack, which stays allocated while the task
     // runs. The frame is only copied.
     unsafe { frame.read() }
+}
+
+/// Creates the task of a new user thread that returns from the caller's
+/// clone with x0 = 0, on `stack` unless it is 0. Under CLONE_SETTLS its
+/// thread pointer is `tls`, else the caller's, because a new task starts
+/// with TPIDR_EL0 = 0. The caller sets the page table, registers the thread
+/// and spawns the task.
+pub(super) fn new_user_task(flags: CloneFlags, stack: usize, tls: usize, name: String) -> TaskInner {
+    let mut frame = current_user_frame();
+    frame.r[0] = 0;
+    if stack != 0 {
+        frame.usp = stack as u64;
+    }
+    let tls = if flags.contains(CloneFlags::SETTLS) {
+        tls
+    } else {
+        axhal::asm::read_thread_pointer()
+    };
+    TaskInner::new(
+        move || {
+            // SAFETY: TPIDR_EL0 is the user thread pointer; the kernel
+            // does not use it.
+            unsafe { axhal::asm::write_thread_pointer(tls) };
+            let kstack_top = axtask::current()
+                .kernel_stack_top()
+                .expect("a user thread's task has a kernel stack");
+            // SAFETY: the caller sets the task's page table (with
+            // `set_page_table_root`) to the address space of `frame`, and
+            // `kstack_top` is the top of this task's own kernel stack,
+            // unused from here on.
+            unsafe { UspaceContext::from(&frame).enter_uspace(kstack_top) }
+        },
+        name,
+        USER_TASK_KERNEL_STACK,
+    )
 }
 
 /// clone: a new thread in the calling process (`CLONE_VM | CLONE_THREAD
@@ -57,43 +92,18 @@ pub fn clone_thread(flags: CloneFlags, stack: usize, parent_tid: usize, tls: usi
         child.clear_child_tid.store(child_tid, Ordering::Relaxed);
     }
     {
+        // Linux ignores a failed write of either tid, and the thread is
+        // made anyway.
         let mut aspace = process.aspace.lock();
         if flags.contains(CloneFlags::PARENT_SETTID) {
-            aspace.write(parent_tid, &tid.to_ne_bytes())?;
+            let _ = aspace.write(parent_tid, &tid.to_ne_bytes());
         }
         if flags.contains(CloneFlags::CHILD_SETTID) {
-            aspace.write(child_tid, &tid.to_ne_bytes())?;
+            let _ = aspace.write(child_tid, &tid.to_ne_bytes());
         }
     }
 
-    let mut frame = current_user_frame();
-    frame.r[0] = 0;
-    if stack != 0 {
-        frame.usp = stack as u64;
-    }
-    // Without CLONE_SETTLS the thread keeps the caller's thread pointer; a
-    // new task starts with TPIDR_EL0 = 0.
-    let tls = if flags.contains(CloneFlags::SETTLS) {
-        tls
-    } else {
-        axhal::asm::read_thread_pointer()
-    };
-    let mut task = TaskInner::new(
-        move || {
-            // SAFETY: TPIDR_EL0 is the user thread pointer; the kernel
-            // does not use it.
-            unsafe { axhal::asm::write_thread_pointer(tls) };
-            let kstack_top = axtask::current()
-                .kernel_stack_top()
-                .expect("a thread's task has a kernel stack");
-            // SAFETY: the task runs on the process's page table (set with
-            // `set_page_table_root`), and `kstack_top` is the top of this
-            // task's own kernel stack, unused from here on.
-            unsafe { UspaceContext::from(&frame).enter_uspace(kstack_top) }
-        },
-        format!("thread {tid}"),
-        THREAD_KERNEL_STACK,
-    );
+    let mut task = new_user_task(flags, stack, tls, format!("thread {tid}"));
     task.ctx_mut()
         .set_page_table_root(process.aspace.lock().page_table_root());
     register_thread(task.id().as_u64(), child);
