@@ -285,7 +285,7 @@ def test_unfinished_escape_sequence_keeps_prompt(console):
 
 
 TERMIOS_SCRIPT = r"""
-import fcntl, os, struct, sys, termios, time, tty
+import fcntl, os, select, struct, sys, termios, tty
 fd = sys.stdin.fileno()
 print("isatty", os.isatty(fd))
 old = termios.tcgetattr(fd)
@@ -299,14 +299,19 @@ print("winsize", struct.unpack("HHHH", fcntl.ioctl(fd, termios.TIOCGWINSZ, b"\0"
 fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
 print("resized", tuple(os.get_terminal_size(fd)))
 print("ready", flush=True)
-time.sleep(4)
+# In canonical mode the console turns readable only when the whole line is in.
+select.select([fd], [], [], 60)
 print("fionread", struct.unpack("i", fcntl.ioctl(fd, termios.FIONREAD, b"\0" * 4))[0])
 print("line", repr(sys.stdin.readline()))
 tty.setraw(fd)
 raw = termios.tcgetattr(fd)
 print("raw canonical", bool(raw[3] & termios.ICANON), end="\r\n", flush=True)
 print("raw-ready", end="\r\n", flush=True)
-print("raw bytes", os.read(fd, 3), end="\r\n", flush=True)
+# A raw read returns what has arrived (VMIN 1), so collect the three bytes.
+raw_bytes = b""
+while len(raw_bytes) < 3:
+    raw_bytes += os.read(fd, 3 - len(raw_bytes))
+print("raw bytes", raw_bytes, end="\r\n", flush=True)
 termios.tcsetattr(fd, termios.TCSADRAIN, old)
 print("restored", termios.tcgetattr(fd) == old)
 tty.setcbreak(fd)
@@ -371,7 +376,7 @@ def test_termios_requests(built):
 
 
 REQUEST_ERRORS_SCRIPT = r"""
-import errno, fcntl, os, select, struct, sys, termios, time
+import errno, fcntl, os, select, struct, sys, termios
 fd = sys.stdin.fileno()
 
 def errno_of(request, arg):
@@ -388,8 +393,9 @@ print("bad flush", errno_of(termios.TCFLSH, 7))
 print("unknown request", errno_of(0x54ff, 0))
 print("poll empty", select.select([fd], [], [], 0)[0])
 print("ready", flush=True)
-time.sleep(4)
-print("poll line", select.select([fd], [], [], 0)[0] == [fd])
+# The wait ends when the typed line is complete, not at the first byte.
+print("poll line", select.select([fd], [], [], 60)[0] == [fd])
+print("line complete", struct.unpack("i", fcntl.ioctl(fd, termios.FIONREAD, b"\0" * 4))[0])
 termios.tcflush(fd, termios.TCIFLUSH)
 print("after flush", struct.unpack("i", fcntl.ioctl(fd, termios.FIONREAD, b"\0" * 4))[0])
 print("done")
@@ -411,6 +417,7 @@ def test_terminal_request_errors(built):
         "unknown request ENOTTY",
         "poll empty []",
         "poll line True",
+        "line complete 6",
         "after flush 0",
     ]:
         assert expected in lines
