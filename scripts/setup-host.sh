@@ -34,6 +34,12 @@ for p in "${pip_packages[@]}"; do
     fi
 done
 
-# rust-toolchain.toml names the toolchain, components and targets; rustup
-# installs whatever of them is missing on the first cargo call.
-step "rust toolchain: $(cd "$(dirname "$0")/.." && rustc --version)"
+# rust-toolchain.toml names the toolchain, components and targets. rustup
+# 1.29 does not add the targets and components to a toolchain that is
+# already installed, so add them here (a no-op when they are present).
+cd "$(dirname "$0")/.."
+step "rustup target add aarch64-unknown-none-softfloat"
+rustup target add aarch64-unknown-none-softfloat
+step "rustup component add rust-src llvm-tools rustfmt clippy"
+rustup component add rust-src llvm-tools rustfmt clippy
+step "rust toolchain: $(rustc --version)"
