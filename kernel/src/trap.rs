@@ -208,9 +208,18 @@ extern "C" fn handle_user_sync_exception(tf: &mut TrapFrame) {
             signal::deliver_pending(tf);
             return;
         }
-        EC_SVC64 | EC_IABT_LOWER | EC_DABT_LOWER => {
-            // SAFETY: this is axcpu's own handler for these exception
-            // classes, called with the frame its entry code would pass.
+        EC_SVC64 => {
+            // The return value replaces x0; a restarted syscall needs it.
+            let syscall_x0 = tf.r[0];
+            // SAFETY: this is axcpu's own handler for syscalls, called with
+            // the frame its entry code would pass.
+            unsafe { handle_sync_exception(tf) };
+            signal::deliver_after_syscall(tf, syscall_x0);
+            return;
+        }
+        EC_IABT_LOWER | EC_DABT_LOWER => {
+            // SAFETY: this is axcpu's own handler for aborts, called with
+            // the frame its entry code would pass.
             unsafe { handle_sync_exception(tf) };
             signal::deliver_pending(tf);
             return;

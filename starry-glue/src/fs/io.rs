@@ -7,6 +7,8 @@ use axerrno::LinuxError;
 use starry_vfs::{FileLike, OpenFlags};
 use syscall_abi::{SysResult, UserInBytes, UserMemory, UserOutBytes};
 
+use crate::process::signal::{Restart, interrupted};
+
 /// Size of the kernel buffer that data passes through, per step.
 const CHUNK_SIZE: usize = 64 * 1024;
 
@@ -17,16 +19,13 @@ pub const MAX_RW_COUNT: usize = 0x7fff_f000;
 /// Returns whether the calling thread has a pending signal that it does not
 /// block, which ends a wait with `EINTR`. It first raises a SIGINT that the
 /// console requested (Ctrl-C), so that Ctrl-C ends a blocked console read.
-///
-/// NOTE: waits end with `EINTR` even for handlers installed with
-/// `SA_RESTART`, where Linux restarts the call; callers retry either way.
 pub fn signal_pending() -> bool {
     crate::process::signal::has_pending_signal()
 }
 
 /// Runs `operation` until it stops returning `EAGAIN`, yielding the CPU in
 /// between, unless the file is non-blocking. A pending signal ends the wait
-/// with `EINTR`.
+/// with `EINTR`, and the call runs again after a handler with `SA_RESTART`.
 pub fn wait_while_blocked<R>(
     file: &dyn FileLike,
     mut operation: impl FnMut() -> SysResult<R>,
@@ -35,7 +34,7 @@ pub fn wait_while_blocked<R>(
         match operation() {
             Err(LinuxError::EAGAIN) if !file.status_flags().contains(OpenFlags::O_NONBLOCK) => {
                 if signal_pending() {
-                    return Err(LinuxError::EINTR);
+                    return Err(interrupted(Restart::UnlessHandlerWithoutSaRestart));
                 }
                 axtask::yield_now();
             }

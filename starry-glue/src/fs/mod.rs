@@ -24,7 +24,7 @@ use syscall_abi::{
 use self::convert::{open_flags, path_str};
 use crate::{
     Handler,
-    process::signal::{SI_USER, SigInfo, send_signal},
+    process::signal::{self, Restart, SI_USER, SigInfo, send_signal},
     time::wall_clock,
 };
 
@@ -55,17 +55,36 @@ impl Handler {
         result
     }
 
-    /// Checks the signal mask that ppoll and epoll_pwait take: `EINVAL`
-    /// unless `sigsetsize` is 8, `EFAULT` when it cannot be read.
-    // NOTE: the mask is checked but not installed for the wait, so a
-    // signal it would block can still interrupt the call.
-    fn check_wait_sigmask(&self, sigmask: Option<UserIn<Sigset>>, sigsetsize: usize) -> SysResult<()> {
-        let Some(sigmask) = sigmask else { return Ok(()) };
+    /// Reads the signal mask that ppoll and epoll_pwait install for their
+    /// wait: `EINVAL` unless `sigsetsize` is 8, `EFAULT` when it cannot be
+    /// read.
+    fn read_wait_sigmask(&self, sigmask: Option<UserIn<Sigset>>, sigsetsize: usize) -> SysResult<Option<Sigset>> {
+        let Some(sigmask) = sigmask else { return Ok(None) };
         if sigsetsize != size_of::<Sigset>() {
             return Err(LinuxError::EINVAL);
         }
-        sigmask.read(self.mem())?;
-        Ok(())
+        sigmask.read(self.mem()).map(Some)
+    }
+
+    /// Reads pselect6's sixth argument, the address of a { sigset address,
+    /// size } pair; either address may be null.
+    fn read_pselect_sigmask(&self, argpack: usize) -> SysResult<Option<Sigset>> {
+        let Some(argpack) = UserIn::<[u64; 2]>::new_nullable(argpack)? else {
+            return Ok(None);
+        };
+        let [set, size] = argpack.read(self.mem())?;
+        let set = UserIn::<Sigset>::new_nullable(set as usize)?;
+        self.read_wait_sigmask(set, size as usize)
+    }
+
+    /// Runs the wait `wait` with `mask`, if given, installed as the signal
+    /// mask. An interrupted wait keeps the mask until its signal's handler
+    /// starts (`signal::deliver_after_syscall`).
+    fn wait_with_sigmask<R>(&self, mask: Option<Sigset>, wait: impl FnOnce() -> SysResult<R>) -> SysResult<R> {
+        let Some(mask) = mask else { return wait() };
+        let thread = self.thread();
+        signal::begin_temporary_mask(thread, mask);
+        signal::end_temporary_mask(thread, wait())
     }
 }
 
@@ -597,7 +616,7 @@ impl FsSyscalls for Handler {
         // entry count against the descriptor limit, then reads the entries.
         let timeout = tmo_p.map(|pointer| pointer.read(self.mem())).transpose()?;
         let deadline = poll::Deadline::after(timeout)?;
-        self.check_wait_sigmask(sigmask, sigsetsize)?;
+        let mask = self.read_wait_sigmask(sigmask, sigsetsize)?;
         let limit = self.with_fs(|fs| Ok(fs.fd_table.limit()))?;
         if nfds as usize > limit {
             return Err(LinuxError::EINVAL);
@@ -608,9 +627,11 @@ impl FsSyscalls for Handler {
             Ok(poll::resolve_poll_entries(fs, requested))
         })?;
         let mut revents = Vec::new();
-        let ready = poll::wait_until(&deadline, || {
-            revents = poll::poll_entries(&entries);
-            Ok(revents.iter().filter(|&&events| events != 0).count())
+        let ready = self.wait_with_sigmask(mask, || {
+            poll::wait_until(&deadline, Restart::UnlessHandler, || {
+                revents = poll::poll_entries(&entries);
+                Ok(revents.iter().filter(|&&events| events != 0).count())
+            })
         })?;
         for (pollfd, events) in pollfds.iter_mut().zip(&revents) {
             pollfd.revents = *events as i16;
@@ -629,6 +650,7 @@ impl FsSyscalls for Handler {
         sigmask: usize,
     ) -> SysResult<usize> {
         debug!("pselect6({nfds}, {readfds:#x}, {writefds:#x}, {exceptfds:#x}, {sigmask:#x})");
+        let mask = self.read_pselect_sigmask(sigmask)?;
         let count = usize::try_from(nfds).map_err(|_| LinuxError::EINVAL)?;
         if count > poll::FD_SETSIZE {
             return Err(LinuxError::EINVAL);
@@ -651,10 +673,12 @@ impl FsSyscalls for Handler {
         })?;
 
         let mut ready_sets: [Option<Vec<u64>>; 3] = [None, None, None];
-        let count = poll::wait_until(&deadline, || {
-            let (count, ready) = selected.poll(&files);
-            ready_sets = ready;
-            Ok(count)
+        let count = self.wait_with_sigmask(mask, || {
+            poll::wait_until(&deadline, Restart::UnlessHandler, || {
+                let (count, ready) = selected.poll(&files);
+                ready_sets = ready;
+                Ok(count)
+            })
         })?;
 
         for (set, addr) in ready_sets.iter().zip([readfds, writefds, exceptfds]) {
@@ -707,7 +731,7 @@ impl FsSyscalls for Handler {
         sigsetsize: usize,
     ) -> SysResult<usize> {
         debug!("epoll_pwait({epfd:?}, {maxevents}, {timeout}, {sigsetsize})");
-        self.check_wait_sigmask(sigmask, sigsetsize)?;
+        let mask = self.read_wait_sigmask(sigmask, sigsetsize)?;
         if maxevents <= 0 {
             return Err(LinuxError::EINVAL);
         }
@@ -718,9 +742,12 @@ impl FsSyscalls for Handler {
             .ok_or(LinuxError::EINVAL)?;
         let deadline = poll::Deadline::after_millis(timeout);
         let mut ready = Vec::new();
-        poll::wait_until(&deadline, || {
-            ready = epoll.ready(maxevents as usize);
-            Ok(ready.len())
+        // Linux never restarts epoll_wait after a signal.
+        self.wait_with_sigmask(mask, || {
+            poll::wait_until(&deadline, Restart::Never, || {
+                ready = epoll.ready(maxevents as usize);
+                Ok(ready.len())
+            })
         })?;
         let records: Vec<EpollEvent> = ready
             .iter()

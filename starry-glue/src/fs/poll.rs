@@ -1,10 +1,9 @@
 //! Waiting for file readiness: `ppoll`, `pselect6` and `epoll`.
 //!
 //! Waits poll the files, then yield the CPU and poll again until an event,
-//! a pending signal (`EINTR`) or the timeout.
-//!
-//! TODO: the signal mask arguments of `ppoll`, `pselect6` and `epoll_pwait`
-//! are not applied during the wait.
+//! a pending signal (`EINTR`) or the timeout. The signal mask arguments of
+//! `ppoll`, `pselect6` and `epoll_pwait` are installed for the wait
+//! (`signal::begin_temporary_mask`).
 
 use alloc::{sync::Arc, vec, vec::Vec};
 
@@ -15,6 +14,8 @@ use starry_vfs::{
     poll::{POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, POLLPRI, ready_events},
 };
 use syscall_abi::{SysResult, Timespec};
+
+use crate::process::signal::{self, Restart};
 
 /// Maximum number of descriptors `select` handles (`FD_SETSIZE`).
 pub const FD_SETSIZE: usize = 1024;
@@ -61,14 +62,20 @@ impl Deadline {
 }
 
 /// Calls `check` until it returns a non-zero count or the deadline passes.
-pub fn wait_until<R: Default + PartialEq>(deadline: &Deadline, mut check: impl FnMut() -> SysResult<R>) -> SysResult<R> {
+/// A signal ends the wait with `EINTR`, and `restart` decides whether the
+/// call runs again after it.
+pub fn wait_until<R: Default + PartialEq>(
+    deadline: &Deadline,
+    restart: Restart,
+    mut check: impl FnMut() -> SysResult<R>,
+) -> SysResult<R> {
     loop {
         let result = check()?;
         if result != R::default() || deadline.expired() {
             return Ok(result);
         }
         if super::io::signal_pending() {
-            return Err(LinuxError::EINTR);
+            return Err(signal::interrupted(restart));
         }
         axtask::yield_now();
     }

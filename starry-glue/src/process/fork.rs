@@ -294,7 +294,7 @@ pub fn wait4(pid: i32, options: WaitOptions) -> SysResult<Option<(u32, i32)>> {
             return Ok(None);
         }
         if signal::has_pending_signal() {
-            return Err(LinuxError::EINTR);
+            return Err(signal::interrupted(signal::Restart::UnlessHandlerWithoutSaRestart));
         }
         process.child_exit.wait_timeout(SIGNAL_CHECK_INTERVAL);
         // A signal that came during the sleep wins over a child that exited
@@ -303,7 +303,7 @@ pub fn wait4(pid: i32, options: WaitOptions) -> SysResult<Option<(u32, i32)>> {
         // must get EINTR: a reaped child whose status is lost to a handler
         // that raises is gone for good.
         if signal::has_pending_signal() {
-            return Err(LinuxError::EINTR);
+            return Err(signal::interrupted(signal::Restart::UnlessHandlerWithoutSaRestart));
         }
     }
 }

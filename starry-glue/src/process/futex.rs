@@ -15,7 +15,7 @@ use axtask::WaitQueue;
 use memory_addr::VirtAddr;
 use spin::Mutex;
 
-use super::Process;
+use super::{Process, signal::Restart};
 
 type SysResult<T = ()> = Result<T, LinuxError>;
 
@@ -62,7 +62,13 @@ pub fn wait(key: usize, timeout: Option<Duration>) -> SysResult {
             return Ok(());
         }
         if super::signal::has_pending_signal() {
-            return Err(LinuxError::EINTR);
+            // Linux restarts an untimed wait after a handler with
+            // SA_RESTART; a timed one ends with EINTR.
+            let restart = match timeout {
+                None => Restart::UnlessHandlerWithoutSaRestart,
+                Some(_) => Restart::Never,
+            };
+            return Err(super::signal::interrupted(restart));
         }
     }
 }

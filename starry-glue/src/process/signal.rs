@@ -6,11 +6,15 @@
 //! synchronous exception (a syscall or a fault). The kernel's exception
 //! entry calls [`deliver_pending`] there.
 
-use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use core::{
+    sync::atomic::{AtomicU32, AtomicU64, Ordering},
+    time::Duration,
+};
 
 use axcpu::FpState;
 use axerrno::LinuxError;
 use axhal::context::TrapFrame;
+use axtask::WaitQueue;
 
 use super::{ExitStatus, NSIG, SS_DISABLE, Thread, current_thread, exit_current_process, find_thread};
 
@@ -29,6 +33,7 @@ const DEFAULT_IGNORED: [u32; 8] = [17, 18, 23, 28, 19, 20, 21, 22];
 const SIG_DFL: usize = 0;
 const SIG_IGN: usize = 1;
 
+const SA_RESTART: u64 = 0x1000_0000;
 const SA_ONSTACK: u64 = 0x0800_0000;
 const SA_RESTORER: u64 = 0x0400_0000;
 const SA_NODEFER: u64 = 0x4000_0000;
@@ -77,6 +82,76 @@ pub struct SigInfo {
 
 fn bit(sig: u32) -> u64 {
     1 << (sig - 1)
+}
+
+/// The restart rule of a syscall that a signal interrupted. Linux encodes it
+/// in the internal return values ERESTARTSYS, ERESTARTNOHAND and
+/// ERESTART_RESTARTBLOCK. Here a waiting syscall returns `EINTR` through
+/// [`interrupted`], which records the rule, and signal delivery decides
+/// whether user mode sees `EINTR` or the call runs again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Restart {
+    /// Runs again unless a handler without `SA_RESTART` runs (ERESTARTSYS):
+    /// read, write, wait4, accept, recv and futex waits without a timeout.
+    UnlessHandlerWithoutSaRestart,
+    /// Runs again only when no handler runs (ERESTARTNOHAND): ppoll,
+    /// pselect6 and rt_sigsuspend.
+    UnlessHandler,
+    /// Always ends with `EINTR`, as epoll_pwait does on Linux. Linux's
+    /// sleeps and timed futex waits use ERESTART_RESTARTBLOCK instead, which
+    /// continues with the time left when no handler runs.
+    // NOTE: a sleep ends with EINTR even when no handler ran. Here that only
+    // happens when the action changed to SIG_IGN after the signal was sent,
+    // because ignored signals are never made pending.
+    Never,
+}
+
+/// Records how the current syscall continues after the pending signal and
+/// returns `EINTR`, the value the waiting syscall returns.
+pub fn interrupted(restart: Restart) -> LinuxError {
+    if let Some(thread) = super::try_current_thread() {
+        *thread.restart.lock() = Some(restart);
+    }
+    LinuxError::EINTR
+}
+
+/// Wakes the threads waiting in rt_sigsuspend when a signal is sent.
+static SIGNAL_SENT: WaitQueue = WaitQueue::new();
+
+/// How often a thread in rt_sigsuspend checks for signals that
+/// [`request_group_signal`] asked for from an interrupt handler, which does
+/// not wake [`SIGNAL_SENT`].
+const SUSPEND_CHECK_INTERVAL: Duration = Duration::from_millis(10);
+
+/// Installs `mask` for the length of a wait (rt_sigsuspend and the `p`
+/// forms of poll and select) and saves the thread's mask. The wait ends
+/// with [`end_temporary_mask`] unless it is interrupted, when signal
+/// delivery restores the saved mask instead.
+pub fn begin_temporary_mask(thread: &Thread, mask: u64) {
+    let old = thread.sigmask.swap(mask & !(bit(SIGKILL) | bit(SIGSTOP)), Ordering::Relaxed);
+    thread.saved_sigmask.lock().get_or_insert(old);
+}
+
+/// Restores the mask that [`begin_temporary_mask`] saved, for a wait that
+/// ends other than by a signal. `result` passes through unchanged.
+pub fn end_temporary_mask<T>(thread: &Thread, result: Result<T, LinuxError>) -> Result<T, LinuxError> {
+    if !matches!(result, Err(LinuxError::EINTR)) {
+        if let Some(mask) = thread.saved_sigmask.lock().take() {
+            thread.sigmask.store(mask, Ordering::Relaxed);
+        }
+    }
+    result
+}
+
+/// rt_sigsuspend: waits with `mask` installed until a signal that it does
+/// not block is pending, then ends with `EINTR`. The handler runs with
+/// `mask`, and the old mask returns when the handler does.
+pub fn suspend(thread: &Thread, mask: u64) -> LinuxError {
+    begin_temporary_mask(thread, mask);
+    while !has_pending_signal() {
+        SIGNAL_SENT.wait_timeout(SUSPEND_CHECK_INTERVAL);
+    }
+    interrupted(Restart::UnlessHandler)
 }
 
 /// `si_code` of a signal the kernel sends.
@@ -142,6 +217,7 @@ pub fn send_signal(thread: &Thread, sig: u32, info: SigInfo) {
         return;
     }
     thread.pending.lock()[sig as usize - 1] = Some(info);
+    SIGNAL_SENT.notify_all(false);
 }
 
 /// Returns whether a fault signal `sig` would run a handler now: a handler is
@@ -171,12 +247,38 @@ fn get_u64(frame: &[u8], offset: usize) -> u64 {
 
 /// Delivers the pending signals of the current thread that are not blocked:
 /// runs the default action, or sets up a frame so that `tf` returns into the
-/// handler. Called on every return to user mode from a synchronous
-/// exception.
+/// handler. Called on every return to user mode from an exception other
+/// than a syscall, which uses [`deliver_after_syscall`].
 pub fn deliver_pending(tf: &mut TrapFrame) {
+    deliver(tf, None);
+}
+
+/// Delivers pending signals on the return from a syscall whose first
+/// argument was `syscall_x0`. When the syscall was interrupted (it returned
+/// `EINTR` through [`interrupted`]) and its [`Restart`] kind allows it, `tf`
+/// is rewound so that the `svc` instruction runs again after the handler,
+/// or at once when no handler runs.
+pub fn deliver_after_syscall(tf: &mut TrapFrame, syscall_x0: u64) {
+    deliver(tf, Some(syscall_x0));
+}
+
+/// Rewinds `tf` to the `svc` instruction with its first argument back in
+/// x0 (the syscall's return value overwrote it).
+fn rewind_syscall(tf: &mut TrapFrame, syscall_x0: u64) {
+    tf.r[0] = syscall_x0;
+    tf.elr -= 4;
+}
+
+fn deliver(tf: &mut TrapFrame, syscall_x0: Option<u64>) {
     raise_requested_signals();
     let Some(thread) = super::try_current_thread() else {
         return;
+    };
+    let eintr = (LinuxError::EINTR.code() as i64).wrapping_neg() as u64;
+    let restart = thread.restart.lock().take();
+    let restart = match (restart, syscall_x0) {
+        (Some(kind), Some(x0)) if tf.r[0] == eintr => Some((kind, x0)),
+        _ => None,
     };
     while let Some((sig, info)) = take_deliverable(&thread) {
         let action = thread.process.sigactions.lock()[sig as usize - 1];
@@ -185,6 +287,11 @@ pub fn deliver_pending(tf: &mut TrapFrame) {
             SIG_DFL if DEFAULT_IGNORED.contains(&sig) => continue,
             SIG_DFL => exit_current_process(ExitStatus::Signal(sig)),
             _ => {}
+        }
+        if let Some((Restart::UnlessHandlerWithoutSaRestart, x0)) = restart
+            && action.flags & SA_RESTART != 0
+        {
+            rewind_syscall(tf, x0);
         }
         if let Err(err) = push_frame(&thread, tf, sig, info) {
             // Linux kills the process with SIGSEGV when the frame cannot be
@@ -198,6 +305,16 @@ pub fn deliver_pending(tf: &mut TrapFrame) {
         // One handler at a time: the next pending signal is delivered when
         // this handler returns through rt_sigreturn.
         return;
+    }
+    // No handler runs: the interrupted call continues, and a temporary
+    // mask ends here.
+    if let Some((kind, x0)) = restart
+        && kind != Restart::Never
+    {
+        rewind_syscall(tf, x0);
+    }
+    if let Some(mask) = thread.saved_sigmask.lock().take() {
+        thread.sigmask.store(mask, Ordering::Relaxed);
     }
 }
 
@@ -231,7 +348,11 @@ fn push_frame(thread: &Thread, tf: &mut TrapFrame, sig: u32, info: SigInfo) -> S
     };
     put(&mut frame, uc + UC_STACK + 8, &stack_flags.to_ne_bytes());
     put(&mut frame, uc + UC_STACK + 16, &(altstack.size as u64).to_ne_bytes());
-    let old_mask = thread.sigmask();
+    // The frame saves the mask to restore when the handler returns: the one
+    // from before a temporary wait mask, if one is installed.
+    let current_mask = thread.sigmask();
+    let saved_mask = thread.saved_sigmask.lock().take();
+    let old_mask = saved_mask.unwrap_or(current_mask);
     put(&mut frame, uc + UC_SIGMASK, &old_mask.to_ne_bytes());
 
     let sc = uc + UC_MCONTEXT;
@@ -264,7 +385,7 @@ fn push_frame(thread: &Thread, tf: &mut TrapFrame, sig: u32, info: SigInfo) -> S
 
     thread.process.aspace.lock().write(frame_addr, &frame)?;
 
-    let mut mask = old_mask | action.mask;
+    let mut mask = current_mask | action.mask;
     if action.flags & SA_NODEFER == 0 {
         mask |= bit(sig);
     }

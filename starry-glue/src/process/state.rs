@@ -203,6 +203,13 @@ pub struct Thread {
     pub altstack: Mutex<AltStack>,
     /// Pending signals (index `n - 1` for signal `n`) with their siginfo.
     pub pending: Mutex<[Option<super::signal::SigInfo>; NSIG]>,
+    /// The mask to restore after a wait that installed a temporary mask
+    /// (rt_sigsuspend, ppoll, pselect6, epoll_pwait). A signal frame saves it
+    /// in place of the temporary one.
+    pub saved_sigmask: Mutex<Option<u64>>,
+    /// The restart rule of the current syscall, set when it ends with
+    /// `EINTR` because of a signal (see [`super::signal::Restart`]).
+    pub restart: Mutex<Option<super::signal::Restart>>,
 }
 
 impl Thread {
@@ -218,6 +225,8 @@ impl Thread {
                 size: 0,
             }),
             pending: Mutex::new([None; NSIG]),
+            saved_sigmask: Mutex::new(None),
+            restart: Mutex::new(None),
         })
     }
 

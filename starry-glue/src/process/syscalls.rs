@@ -1,9 +1,6 @@
 //! The process syscalls: exit, ids, signal actions and masks, limits.
-//!
-//! There is one process with one thread so far: calls about other
-//! processes fail with `ESRCH` or `ECHILD`, and signals are recorded but
-//! never delivered to a handler (a signal whose default action ends the
-//! process still ends it).
+//! Signal delivery itself is in `signal`, process creation in `fork` and
+//! `thread`.
 
 use core::{convert::Infallible, sync::atomic::Ordering, time::Duration};
 
@@ -358,11 +355,8 @@ impl ProcessSyscalls for Handler {
         if sigsetsize != 8 {
             return Err(LinuxError::EINVAL);
         }
-        mask.read(self.mem())?;
-        // No signal can arrive: there is no other process and no timer
-        // signal, so waiting would never end.
-        warn!("rt_sigsuspend would wait forever; returning EINTR");
-        Err(LinuxError::EINTR)
+        let mask = mask.read(self.mem())?;
+        Err(signal::suspend(self.thread(), mask))
     }
 
     fn sys_rt_sigaction(
