@@ -5,7 +5,7 @@
 //! kernel keeps the boot quiet and ends QEMU with a status that names what
 //! happened.
 
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use axhal::mem::{MemRegionFlags, memory_regions, phys_to_virt};
 
@@ -45,10 +45,21 @@ fn update_timer() {
     axhal::time::set_oneshot_timer(deadline);
 }
 
+/// Set by each timer tick; the next return to user mode from an interrupt
+/// takes it and lets the scheduler switch tasks.
+static TIME_SLICE_ENDED: AtomicBool = AtomicBool::new(false);
+
+/// Returns whether a timer tick came since the last call, so that the task
+/// that was interrupted in user mode should give up the CPU.
+pub fn take_time_slice_end() -> bool {
+    TIME_SLICE_ENDED.swap(false, Ordering::Relaxed)
+}
+
 fn init_interrupts() {
     axhal::irq::register(axhal::time::irq_num(), || {
         update_timer();
         axtask::on_timer_tick();
+        TIME_SLICE_ENDED.store(true, Ordering::Relaxed);
     });
     if let Some(irq) = axhal::console::irq_num() {
         axhal::irq::register(irq, crate::console::on_receive_interrupt);

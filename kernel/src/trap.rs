@@ -242,6 +242,13 @@ extern "C" fn handle_user_sync_exception(tf: &mut TrapFrame) {
 
 #[unsafe(no_mangle)]
 extern "C" fn handle_user_irq_return(tf: &mut TrapFrame) {
+    // Tasks are preempted only here, in user mode: axtask is built without
+    // its `preempt` feature, so kernel code runs until it blocks or yields.
+    // A program that loops in user mode thus shares the CPU in timer ticks
+    // (`axconfig::TICKS_PER_SEC`).
+    if crate::runtime::take_time_slice_end() {
+        axtask::yield_now();
+    }
     signal::deliver_pending(tf);
 }
 
