@@ -155,7 +155,7 @@ pub fn suspend(thread: &Thread, mask: u64) -> LinuxError {
 }
 
 /// `si_code` of a signal the kernel sends.
-const SI_KERNEL: i32 = 0x80;
+pub const SI_KERNEL: i32 = 0x80;
 
 /// The signals (bit `n - 1` for signal `n`) that [`request_group_signal`]
 /// asked for and that are not pending yet.

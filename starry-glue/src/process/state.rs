@@ -248,6 +248,24 @@ pub fn unregister_thread(task_id: u64) -> Option<Arc<Thread>> {
     THREADS.lock().remove(&task_id)
 }
 
+/// Makes SIGKILL pending on every thread of `thread`'s process but
+/// `thread` itself.
+fn kill_other_threads(thread: &Thread) {
+    let others: Vec<Arc<Thread>> = THREADS
+        .lock()
+        .values()
+        .filter(|other| other.process.pid == thread.process.pid && other.tid != thread.tid)
+        .cloned()
+        .collect();
+    let info = super::signal::SigInfo {
+        code: super::signal::SI_KERNEL,
+        value: 0,
+    };
+    for other in others {
+        other.pending.lock()[super::signal::SIGKILL as usize - 1] = Some(info);
+    }
+}
+
 /// Returns the number of threads of process `pid`.
 pub fn threads_of(pid: Pid) -> usize {
     THREADS
@@ -331,17 +349,32 @@ pub fn remove_process(pid: Pid) {
 
 /// Ends the current process with `status`. init's end runs the init-exit
 /// hook (sync the disks, end QEMU). Any other process closes its files,
-/// frees its memory and stays a zombie until its parent reaps it.
+/// frees its memory and stays a zombie until its parent reaps it. The
+/// other threads get SIGKILL, as exit_group gives them on Linux, and leave
+/// on their next return to user mode or when their wait sees the signal.
 ///
-/// NOTE: other threads of an exiting process other than init keep
-/// running, and its children are not handed to init; only single-threaded
-/// children that their parent reaps are handled fully.
+/// NOTE: the children of an exiting process are not handed to init, so
+/// nobody reaps them once they exit.
 pub fn exit_current_process(status: ExitStatus) -> ! {
     let Some(thread) = try_current_thread() else {
         panic!("exit_current_process called from a kernel task");
     };
     let process = thread.process.clone();
-    *process.exit_status.lock() = Some(status);
+    let already_exiting = {
+        let mut exit_status = process.exit_status.lock();
+        let exiting = exit_status.is_some();
+        exit_status.get_or_insert(status);
+        exiting
+    };
+    if already_exiting {
+        // Another thread ended the process and keeps its status; this one
+        // only leaves.
+        unregister_thread(axtask::current().id().as_u64());
+        drop(thread);
+        drop(process);
+        axtask::exit(0)
+    }
+    kill_other_threads(&thread);
     if process.pid == 1 {
         drop(thread);
         drop(process);

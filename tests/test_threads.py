@@ -1,0 +1,43 @@
+"""Threads of a process that ends: exit_group ends every thread, and the
+status the parent sees is the one exit_group passed."""
+
+from conftest import run_kernel, run_reference
+
+EXIT_WITH_THREADS = r"""
+import os, sys, threading, time
+
+def busy():
+    while True:
+        pass
+
+def blocked():
+    threading.Event().wait()
+
+for round in range(3):
+    sys.stdout.flush()
+    child = os.fork()
+    if child == 0:
+        threading.Thread(target=busy, daemon=True).start()
+        threading.Thread(target=blocked, daemon=True).start()
+        time.sleep(0.2)
+        os._exit(3)
+    _, status = os.waitpid(child, 0)
+    print("round", round, "exit status", os.waitstatus_to_exitcode(status), flush=True)
+
+# The busy threads are gone: this process gets the CPU back at once.
+start = time.monotonic()
+for _ in range(200000):
+    pass
+print("parent runs", time.monotonic() - start < 30)
+"""
+
+
+def test_exit_group_ends_all_threads(disk):
+    linux = run_reference("-c", EXIT_WITH_THREADS)
+    assert linux.status == 0, linux.stderr
+    ours = run_kernel("-c", EXIT_WITH_THREADS, disk=disk, timeout=200)
+    assert ours.status == 0, ours.stdout[-2000:]
+    for round in range(3):
+        assert f"round {round} exit status 3" in ours.lines
+    assert "parent runs True" in ours.lines
+    assert ours.lines[-4:] == linux.lines[-4:]
