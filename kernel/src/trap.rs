@@ -204,6 +204,8 @@ extern "C" fn handle_user_sync_exception(tf: &mut TrapFrame) {
         EC_SVC64 if tf.r[8] as usize == SYS_EXECVE => {
             axhal::asm::enable_irqs();
             fork::execve(tf);
+            // execve closed the close-on-exec files (subprocess's error pipe).
+            starry_glue::wait::wake_file_waiters();
             axhal::asm::disable_irqs();
             signal::deliver_pending(tf);
             return;
@@ -214,6 +216,7 @@ extern "C" fn handle_user_sync_exception(tf: &mut TrapFrame) {
             // SAFETY: this is axcpu's own handler for syscalls, called with
             // the frame its entry code would pass.
             unsafe { handle_sync_exception(tf) };
+            starry_glue::wait::wake_file_waiters();
             signal::deliver_after_syscall(tf, syscall_x0);
             return;
         }

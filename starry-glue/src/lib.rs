@@ -26,6 +26,8 @@ pub mod process;
 pub mod time;
 #[cfg(target_os = "none")]
 pub mod trace;
+#[cfg(target_os = "none")]
+pub mod wait;
 
 #[cfg(target_os = "none")]
 pub use handler::{Handler, UserMem, handle_syscall};

@@ -23,8 +23,8 @@ pub fn signal_pending() -> bool {
     crate::process::signal::has_pending_signal()
 }
 
-/// Runs `operation` until it stops returning `EAGAIN`, yielding the CPU in
-/// between, unless the file is non-blocking. A pending signal ends the wait
+/// Runs `operation` until it stops returning `EAGAIN`, sleeping in between
+/// (`crate::wait`), unless the file is non-blocking. A pending signal ends the wait
 /// with `EINTR`, and the call runs again after a handler with `SA_RESTART`.
 pub fn wait_while_blocked<R>(
     file: &dyn FileLike,
@@ -36,7 +36,7 @@ pub fn wait_while_blocked<R>(
                 if signal_pending() {
                     return Err(interrupted(Restart::UnlessHandlerWithoutSaRestart));
                 }
-                axtask::yield_now();
+                crate::wait::sleep_until_file_event(None);
             }
             result => return result,
         }

@@ -1,11 +1,12 @@
 //! Waiting for file readiness: `ppoll`, `pselect6` and `epoll`.
 //!
-//! Waits poll the files, then yield the CPU and poll again until an event,
-//! a pending signal (`EINTR`) or the timeout. The signal mask arguments of
+//! Waits poll the files, then sleep (`crate::wait`) and poll again until an
+//! event, a pending signal (`EINTR`) or the timeout. The signal mask arguments of
 //! `ppoll`, `pselect6` and `epoll_pwait` are installed for the wait
 //! (`signal::begin_temporary_mask`).
 
 use alloc::{sync::Arc, vec, vec::Vec};
+use core::time::Duration;
 
 use axerrno::LinuxError;
 use axhal::time::monotonic_time_nanos;
@@ -50,6 +51,12 @@ impl Deadline {
         self.0.is_some_and(|end| monotonic_time_nanos() >= end)
     }
 
+    /// Returns the time left; `None` for a wait without a timeout.
+    fn remaining_duration(&self) -> Option<Duration> {
+        let end = self.0?;
+        Some(Duration::from_nanos(end.saturating_sub(monotonic_time_nanos())))
+    }
+
     /// Returns the time left, for the updated `pselect6` timeout.
     pub fn remaining(&self) -> Option<Timespec> {
         let end = self.0?;
@@ -77,7 +84,7 @@ pub fn wait_until<R: Default + PartialEq>(
         if super::io::signal_pending() {
             return Err(signal::interrupted(restart));
         }
-        axtask::yield_now();
+        crate::wait::sleep_until_file_event(deadline.remaining_duration());
     }
 }
 

@@ -157,8 +157,8 @@ impl FileLike for SocketPairEnd {
     }
 }
 
-/// Runs `operation` until it stops returning `EAGAIN`, yielding the CPU in
-/// between, unless the socket is non-blocking. A pending signal ends the
+/// Runs `operation` until it stops returning `EAGAIN`, sleeping in between
+/// (`crate::wait`), unless the socket is non-blocking. A pending signal ends the
 /// wait with `EINTR`, and the call runs again after a handler with
 /// `SA_RESTART`.
 fn wait_while_blocked<R>(file: &dyn FileLike, mut operation: impl FnMut() -> VfsResult<R>) -> SysResult<R> {
@@ -168,7 +168,7 @@ fn wait_while_blocked<R>(file: &dyn FileLike, mut operation: impl FnMut() -> Vfs
                 if signal::has_pending_signal() {
                     return Err(signal::interrupted(signal::Restart::UnlessHandlerWithoutSaRestart));
                 }
-                axtask::yield_now();
+                crate::wait::sleep_until_file_event(None);
             }
             result => return result,
         }

@@ -384,6 +384,9 @@ pub fn exit_current_process(status: ExitStatus) -> ! {
         }
     }
     process.fs.lock().fd_table.clear();
+    // Closing the files may have ended pipes that others wait for.
+    #[cfg(target_os = "none")]
+    crate::wait::wake_file_waiters();
     process.aspace.lock().clear();
     process.vfork_done.store(true, Ordering::Release);
     process.vfork_wait.notify_all(false);
