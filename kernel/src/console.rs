@@ -2,7 +2,7 @@
 //! the terminal behind fds 0, 1 and 2, /dev/console and /dev/tty.
 //!
 //! Input arrives by the UART's receive interrupt and goes through the line
-//! discipline (`crate::tty`), which edits lines, echoes and turns VINTR
+//! discipline (`starry_vfs::tty`), which edits lines, echoes and turns VINTR
 //! (Ctrl-C) and VQUIT (Ctrl-\) into SIGINT and SIGQUIT for every process
 //! of the foreground process group. Reads also drain the UART, in case its
 //! interrupt was masked. When the line discipline's input is full, the
@@ -19,7 +19,7 @@ use starry_glue::{UserMem, process};
 use starry_vfs::{LinuxError, VfsResult};
 use syscall_abi::{Termios, UserIn, UserOut, Winsize};
 
-use crate::tty::{LineDiscipline, ReadOutcome};
+use starry_vfs::tty::{LineDiscipline, ReadOutcome};
 
 /// The console's line discipline: its settings and the input not read yet.
 static TTY: SpinNoIrq<LineDiscipline> = SpinNoIrq::new(LineDiscipline::new());

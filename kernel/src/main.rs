@@ -13,7 +13,6 @@ extern crate alloc;
 extern crate log;
 
 mod bootargs;
-mod tty;
 
 #[cfg(target_os = "none")]
 mod bootinfo;

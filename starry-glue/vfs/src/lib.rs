@@ -11,6 +11,7 @@
 //!   [`pipe`], [`fd`]);
 //! - [`FsContext`], the per-process file-system state, with the high-level
 //!   operations that the syscall layer calls.
+//! - the terminal line discipline of the console ([`tty`]).
 
 #![no_std]
 
@@ -27,6 +28,7 @@ pub mod path;
 pub mod pipe;
 pub mod poll;
 pub mod tmpfs;
+pub mod tty;
 pub mod types;
 
 pub use axerrno::LinuxError;

@@ -488,6 +488,8 @@ fn is_utf8_continuation(byte: u8) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use alloc::vec;
+
     use super::*;
 
     fn feed(tty: &mut LineDiscipline, input: &[u8]) -> Vec<Option<u32>> {
