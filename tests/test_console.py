@@ -375,6 +375,43 @@ def test_termios_requests(built):
         assert expected in lines
 
 
+VTIME_SCRIPT = r"""
+import os, sys, termios, time
+fd = sys.stdin.fileno()
+old = termios.tcgetattr(fd)
+mode = termios.tcgetattr(fd)
+mode[3] &= ~(termios.ICANON | termios.ECHO)
+mode[6][termios.VMIN] = 0
+mode[6][termios.VTIME] = 5
+termios.tcsetattr(fd, termios.TCSANOW, mode)
+start = time.monotonic()
+data = os.read(fd, 8)
+elapsed = time.monotonic() - start
+print("timed out", data, 0.4 <= elapsed < 5, flush=True)
+mode[6][termios.VTIME] = 100
+termios.tcsetattr(fd, termios.TCSANOW, mode)
+print("vtime-ready", flush=True)
+start = time.monotonic()
+data = os.read(fd, 8)
+print("first byte", data, time.monotonic() - start < 9, flush=True)
+termios.tcsetattr(fd, termios.TCSANOW, old)
+print("done")
+"""
+
+
+def test_vtime_limits_raw_read(built):
+    child = spawn_recorded("-c", VTIME_SCRIPT)
+    child.expect_exact("vtime-ready", timeout=BOOT_SECONDS)
+    child.send("q")
+    child.expect_exact("done")
+    expect_exit(child, 0)
+    lines = transcript_lines(child)
+    # VMIN 0, VTIME 5: nothing typed, so the read returns empty after 0.5 s.
+    assert "timed out b'' True" in lines
+    # VMIN 0, VTIME 100: the first byte ends the read long before 10 s.
+    assert "first byte b'q' True" in lines
+
+
 REQUEST_ERRORS_SCRIPT = r"""
 import errno, fcntl, os, select, struct, sys, termios
 fd = sys.stdin.fileno()

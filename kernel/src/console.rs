@@ -15,7 +15,10 @@ use core::{
 };
 
 use kspin::SpinNoIrq;
-use starry_glue::{UserMem, process};
+use starry_glue::{
+    UserMem, process,
+    process::signal::{self, Restart},
+};
 use starry_vfs::{LinuxError, VfsResult};
 use syscall_abi::{Termios, UserIn, UserOut, Winsize};
 
@@ -101,6 +104,7 @@ fn drain_uart() {
         if axhal::console::read_bytes(&mut byte) == 0 {
             break;
         }
+        tty.note_input(axhal::time::monotonic_time_nanos());
         if let Some(signal) = tty.receive(byte[0]) {
             // Keep the first two distinct signals (SIGINT and SIGQUIT are
             // all the line discipline raises).
@@ -149,6 +153,24 @@ fn read_input(buf: &mut [u8]) -> VfsResult<usize> {
     match outcome {
         ReadOutcome::Data(count) => Ok(count),
         ReadOutcome::WouldBlock => Err(LinuxError::EAGAIN),
+    }
+}
+
+/// Reads input for a blocking read: waits until the line discipline's rules
+/// (canonical lines, VMIN, VTIME) let the read return, or a signal comes.
+fn read_input_blocking(buf: &mut [u8]) -> VfsResult<usize> {
+    let started = axhal::time::monotonic_time_nanos();
+    loop {
+        drain_uart();
+        let outcome = TTY.lock().read_blocking(buf, started, axhal::time::monotonic_time_nanos());
+        drain_uart();
+        if let ReadOutcome::Data(count) = outcome {
+            return Ok(count);
+        }
+        if signal::has_pending_signal() {
+            return Err(signal::interrupted(Restart::UnlessHandlerWithoutSaRestart));
+        }
+        starry_glue::wait::sleep_until_file_event(None);
     }
 }
 
@@ -233,6 +255,10 @@ pub struct ConsoleDevice;
 impl starry_vfs::CharDevice for ConsoleDevice {
     fn read(&self, buf: &mut [u8]) -> VfsResult<usize> {
         read_input(buf)
+    }
+
+    fn read_blocking(&self, buf: &mut [u8]) -> VfsResult<usize> {
+        read_input_blocking(buf)
     }
 
     fn write(&self, buf: &[u8]) -> VfsResult<usize> {

@@ -26,6 +26,14 @@ pub trait CharDevice: Send + Sync {
     /// Reads available bytes; returns `EAGAIN` when none are available yet.
     fn read(&self, buf: &mut [u8]) -> VfsResult<usize>;
 
+    /// Reads for a file without `O_NONBLOCK`. The default returns what
+    /// [`Self::read`] returns, and the syscall layer waits while that is
+    /// `EAGAIN`. A device whose wait has rules of its own (a terminal's
+    /// VTIME) waits here instead.
+    fn read_blocking(&self, buf: &mut [u8]) -> VfsResult<usize> {
+        self.read(buf)
+    }
+
     fn write(&self, buf: &[u8]) -> VfsResult<usize>;
 
     /// Returns whether the device is a terminal.
@@ -208,7 +216,11 @@ struct CharFile {
 
 impl FileLike for CharFile {
     fn read(&self, buf: &mut [u8]) -> VfsResult<usize> {
-        self.device.read(buf)
+        if self.status_flags().contains(OpenFlags::O_NONBLOCK) {
+            self.device.read(buf)
+        } else {
+            self.device.read_blocking(buf)
+        }
     }
 
     fn write(&self, buf: &[u8]) -> VfsResult<usize> {

@@ -2,8 +2,8 @@
 //! It covers input translation (ICRNL, INLCR, IGNCR, ISTRIP) and
 //! canonical-mode line editing (ICANON with VERASE, VKILL, VWERASE,
 //! VREPRINT, VLNEXT, VEOF, VEOL). It also covers echo (ECHO, ECHOE, ECHOK,
-//! ECHOKE, ECHONL, ECHOCTL), the signal characters (ISIG) and the VMIN rule
-//! of non-canonical reads.
+//! ECHOKE, ECHONL, ECHOCTL), the signal characters (ISIG) and the VMIN and
+//! VTIME rules of non-canonical reads.
 //!
 //! It holds no device: the console feeds it received bytes, writes out the
 //! echo it collects and raises the signals it returns. It has no `unsafe`
@@ -54,6 +54,7 @@ pub const VQUIT: usize = 1;
 pub const VERASE: usize = 2;
 pub const VKILL: usize = 3;
 pub const VEOF: usize = 4;
+pub const VTIME: usize = 5;
 pub const VMIN: usize = 6;
 pub const VSTART: usize = 8;
 pub const VSTOP: usize = 9;
@@ -124,7 +125,13 @@ pub struct LineDiscipline {
     literal_next: bool,
     /// Echo output not written yet.
     echo: Vec<u8>,
+    /// When the last input byte arrived, in nanoseconds of the caller's
+    /// clock ([`LineDiscipline::note_input`]); VTIME's inter-byte timer.
+    last_input_ns: u64,
 }
+
+/// One VTIME unit (a tenth of a second) in nanoseconds.
+const VTIME_UNIT_NS: u64 = 100_000_000;
 
 impl Default for LineDiscipline {
     fn default() -> Self {
@@ -148,7 +155,13 @@ impl LineDiscipline {
             line_lengths: VecDeque::new(),
             literal_next: false,
             echo: Vec::new(),
+            last_input_ns: 0,
         }
+    }
+
+    /// Records that input arrived at `now_ns`, for VTIME's inter-byte timer.
+    pub fn note_input(&mut self, now_ns: u64) {
+        self.last_input_ns = now_ns;
     }
 
     pub fn termios(&self) -> Termios {
@@ -432,21 +445,45 @@ impl LineDiscipline {
         self.line = line;
     }
 
-    /// Copies input into `buf`. In canonical mode a read returns at most
-    /// one line. Otherwise it waits until `min(VMIN, buf.len())` bytes are
-    /// there, so with VMIN 0 it returns what there is at once.
-    ///
-    /// NOTE: VTIME is not applied. VMIN 0 never waits, and VMIN > 0 waits
-    /// without a time limit.
+    /// Copies input into `buf` for a non-blocking read. In canonical mode a
+    /// read returns at most one line. Otherwise it waits until
+    /// `min(VMIN, buf.len())` bytes are there, so with VMIN 0 it returns
+    /// what there is at once. With VMIN 0 and VTIME set, a read that finds
+    /// nothing would block, as on Linux.
     pub fn read(&mut self, buf: &mut [u8]) -> ReadOutcome {
         if self.is_canonical() {
             return self.read_line(buf);
         }
         let minimum = usize::from(self.termios.c_cc[VMIN]).min(buf.len());
-        if self.ready.len() < minimum {
+        let timed = self.termios.c_cc[VTIME] != 0;
+        if self.ready.len() < minimum || (self.ready.is_empty() && timed) {
             return ReadOutcome::WouldBlock;
         }
         ReadOutcome::Data(self.take_ready(buf))
+    }
+
+    /// Copies input into `buf` for a blocking read that started at
+    /// `started_ns`, at `now_ns` (the clock of [`Self::note_input`]). It
+    /// adds VTIME, in tenths of a second, to the rules of [`Self::read`].
+    /// With VMIN 0 it limits the wait for the first byte, after which the
+    /// read returns 0. With VMIN above 0 it limits the gap after the last
+    /// byte (or the start of the read), after which the read returns what
+    /// arrived.
+    pub fn read_blocking(&mut self, buf: &mut [u8], started_ns: u64, now_ns: u64) -> ReadOutcome {
+        let vtime_ns = u64::from(self.termios.c_cc[VTIME]) * VTIME_UNIT_NS;
+        if self.is_canonical() || vtime_ns == 0 {
+            return self.read(buf);
+        }
+        let minimum = usize::from(self.termios.c_cc[VMIN]).min(buf.len());
+        if self.ready.is_empty() {
+            let expired = minimum == 0 && now_ns.saturating_sub(started_ns) >= vtime_ns;
+            return if expired { ReadOutcome::Data(0) } else { ReadOutcome::WouldBlock };
+        }
+        let gap = now_ns.saturating_sub(self.last_input_ns.max(started_ns));
+        if self.ready.len() >= minimum || gap >= vtime_ns {
+            return ReadOutcome::Data(self.take_ready(buf));
+        }
+        ReadOutcome::WouldBlock
     }
 
     fn read_line(&mut self, buf: &mut [u8]) -> ReadOutcome {
@@ -677,6 +714,64 @@ mod tests {
         assert_eq!(read_all(&mut tty), ReadOutcome::WouldBlock);
         feed(&mut tty, b"c");
         assert_eq!(read_bytes(&mut tty, 64), b"abc");
+    }
+
+    fn set_vmin_vtime(tty: &mut LineDiscipline, vmin: u8, vtime: u8) {
+        let mut termios = tty.termios();
+        termios.c_lflag &= !ICANON;
+        termios.c_cc[VMIN] = vmin;
+        termios.c_cc[VTIME] = vtime;
+        tty.set_termios(termios, false);
+    }
+
+    const SECOND: u64 = 1_000_000_000;
+
+    #[test]
+    fn vtime_limits_wait_for_first_byte() {
+        let mut tty = LineDiscipline::new();
+        set_vmin_vtime(&mut tty, 0, 5);
+        let mut buf = [0u8; 8];
+        assert_eq!(tty.read_blocking(&mut buf, SECOND, SECOND + SECOND / 4), ReadOutcome::WouldBlock);
+        assert_eq!(tty.read_blocking(&mut buf, SECOND, SECOND + SECOND / 2), ReadOutcome::Data(0));
+        // A non-blocking read finds nothing and would block, as on Linux.
+        assert_eq!(tty.read(&mut buf), ReadOutcome::WouldBlock);
+    }
+
+    #[test]
+    fn vtime_returns_first_byte_at_once() {
+        let mut tty = LineDiscipline::new();
+        set_vmin_vtime(&mut tty, 0, 5);
+        feed(&mut tty, b"x");
+        tty.note_input(SECOND + 1);
+        let mut buf = [0u8; 8];
+        assert_eq!(tty.read_blocking(&mut buf, SECOND, SECOND + 2), ReadOutcome::Data(1));
+        assert_eq!(buf[0], b'x');
+    }
+
+    #[test]
+    fn vtime_is_gap_after_last_byte() {
+        let mut tty = LineDiscipline::new();
+        set_vmin_vtime(&mut tty, 4, 2);
+        let mut buf = [0u8; 8];
+        // Without input the read waits for the first byte however long.
+        assert_eq!(tty.read_blocking(&mut buf, 0, 10 * SECOND), ReadOutcome::WouldBlock);
+        feed(&mut tty, b"ab");
+        tty.note_input(10 * SECOND);
+        let just_after = 10 * SECOND + SECOND / 10;
+        assert_eq!(tty.read_blocking(&mut buf, 0, just_after), ReadOutcome::WouldBlock);
+        let after_gap = 10 * SECOND + SECOND / 5;
+        assert_eq!(tty.read_blocking(&mut buf, 0, after_gap), ReadOutcome::Data(2));
+        assert_eq!(&buf[..2], b"ab");
+    }
+
+    #[test]
+    fn vtime_returns_once_vmin_bytes_arrive() {
+        let mut tty = LineDiscipline::new();
+        set_vmin_vtime(&mut tty, 2, 50);
+        feed(&mut tty, b"abc");
+        tty.note_input(SECOND);
+        let mut buf = [0u8; 8];
+        assert_eq!(tty.read_blocking(&mut buf, SECOND, SECOND), ReadOutcome::Data(3));
     }
 
     #[test]
