@@ -285,8 +285,10 @@ def test_unfinished_escape_sequence_keeps_prompt(console):
 
 
 TERMIOS_SCRIPT = r"""
-import fcntl, os, select, struct, sys, termios, tty
+import fcntl, os, select, signal, struct, sys, termios, tty
 fd = sys.stdin.fileno()
+resizes = []
+signal.signal(signal.SIGWINCH, lambda sig, frame: resizes.append(sig))
 print("isatty", os.isatty(fd))
 old = termios.tcgetattr(fd)
 lflag = old[3]
@@ -298,6 +300,9 @@ os.tcsetpgrp(fd, os.getpgrp())
 print("winsize", struct.unpack("HHHH", fcntl.ioctl(fd, termios.TIOCGWINSZ, b"\0" * 8))[:2])
 fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
 print("resized", tuple(os.get_terminal_size(fd)))
+# Setting the same size again sends no second SIGWINCH.
+fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+print("sigwinch", resizes)
 print("ready", flush=True)
 # In canonical mode the console turns readable only when the whole line is in.
 select.select([fd], [], [], 60)
@@ -363,6 +368,7 @@ def test_termios_requests(built):
         "pgrp True",
         f"winsize ({HOST_ROWS}, {HOST_COLUMNS})",
         "resized (120, 40)",
+        "sigwinch [28]",
         "fionread 4",
         "line 'abc\\n'",
         "raw canonical False",

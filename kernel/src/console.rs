@@ -50,6 +50,8 @@ const TIOCSPGRP: u32 = 0x5410;
 const TIOCGWINSZ: u32 = 0x5413;
 const TIOCSWINSZ: u32 = 0x5414;
 const FIONREAD: u32 = 0x541b;
+/// The signal of a window size change.
+const SIGWINCH: u32 = 28;
 /// TCFLSH arguments.
 const TCIFLUSH: usize = 0;
 const TCOFLUSH: usize = 1;
@@ -209,10 +211,18 @@ fn terminal_ioctl(cmd: u32, arg: usize) -> VfsResult<usize> {
             UserOut::<Winsize>::new(arg)?.write(&mem, &size)?;
         }
         TIOCSWINSZ => {
-            // NOTE: Linux also sends SIGWINCH to the foreground group when
-            // the size changes; this console sends no signal.
             let size = UserIn::<Winsize>::new(arg)?.read(&mem)?;
-            TTY.lock().set_window_size(size);
+            let changed = {
+                let mut tty = TTY.lock();
+                let old = tty.window_size();
+                tty.set_window_size(size);
+                old != size
+            };
+            // As on Linux, a new size sends SIGWINCH to the foreground group.
+            if changed {
+                let group = FOREGROUND_GROUP.load(Ordering::Relaxed) as u32;
+                process::signal::request_group_signal(group, SIGWINCH);
+            }
         }
         TIOCGPGRP => {
             let group = FOREGROUND_GROUP.load(Ordering::Relaxed);
