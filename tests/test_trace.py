@@ -18,13 +18,30 @@ PROGRAM = (
 )
 
 
-def run_trace(tmp_path: Path, *options: str) -> tuple[subprocess.CompletedProcess, list[str]]:
+# A read that SIGUSR1 interrupts, with SA_RESTART: the trace shows the
+# interrupted call as strace does, and the read again after the handler.
+RESTARTED_READ = (
+    "import ctypes, os, signal, time\n"
+    "signal.signal(signal.SIGUSR1, lambda *args: None)\n"
+    "signal.siginterrupt(signal.SIGUSR1, False)\n"
+    "r, w = os.pipe()\n"
+    "parent = os.getpid()\n"
+    "if os.fork() == 0:\n"
+    "    time.sleep(1); os.kill(parent, signal.SIGUSR1)\n"
+    "    time.sleep(1); os.write(w, b'data'); os._exit(0)\n"
+    "buffer = ctypes.create_string_buffer(16)\n"
+    "print(ctypes.CDLL(None).read(r, buffer, 16))\n"
+)
+
+
+def run_trace(tmp_path: Path, *options: str,
+              program: str = PROGRAM) -> tuple[subprocess.CompletedProcess, list[str]]:
     """Run `just trace OPTIONS -o FILE -- -c PROGRAM`; returns the process
     and the lines of the trace file."""
     out = tmp_path / "trace.txt"
     proc = subprocess.run(
         ["just", "trace", "--kernel", str(CHECKED_KERNEL), "--timeout", str(BOOT_TIMEOUT),
-         *options, "-o", str(out), "--", "-c", PROGRAM],
+         *options, "-o", str(out), "--", "-c", program],
         cwd=ROOT, capture_output=True, text=True, timeout=BOOT_TIMEOUT + 60)
     assert CONTRACT_VIOLATION not in proc.stdout + proc.stderr
     assert out.exists(), proc.stderr
@@ -43,6 +60,18 @@ def test_trace_lines_strace_format(built, tmp_path):
     assert lines[-1] == "exit_group(0)                           = ?"
     fstat = [line for line in lines if line.startswith("fstat(3, {st_mode=S_IFREG|0644, st_size=")]
     assert fstat, "no decoded fstat of the opened file"
+
+
+def test_trace_shows_restarted_read(built, tmp_path):
+    proc, lines = run_trace(tmp_path, "-e", "trace=read", program=RESTARTED_READ)
+    assert proc.returncode == 0, proc.stderr
+    assert "4" in proc.stdout.split()
+    interrupted = [line for line in lines
+                   if re.fullmatch(r"read\(\d+, 0x[0-9a-f]+, 16\) += \? ERESTARTSYS "
+                                   r"\(To be restarted if SA_RESTART is set\)", line)]
+    assert len(interrupted) == 1, lines[-5:]
+    restarted = lines[lines.index(interrupted[0]) + 1:]
+    assert any(re.fullmatch(r'read\(\d+, "data", 16\) += 4', line) for line in restarted), lines[-5:]
 
 
 def test_trace_filter_by_name(built, tmp_path):

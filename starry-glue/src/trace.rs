@@ -7,10 +7,11 @@
 
 use core::sync::atomic::{AtomicBool, Ordering};
 
+use axerrno::LinuxError;
 use spin::Once;
 use syscall_abi::{RetKind, SyscallContext};
 
-use crate::handler::Handler;
+use crate::{handler::Handler, process::signal::Restart};
 
 /// Whether any tracing is on: lines or counts.
 static ACTIVE: AtomicBool = AtomicBool::new(false);
@@ -55,11 +56,34 @@ fn now_nanos() -> u64 {
 /// leaves out the prefix for the process it started.
 const INIT_PID: u32 = 1;
 
+/// The result text of an interrupted call that may run again, as strace
+/// shows the kernel's internal codes; `None` for a plain `EINTR`.
+fn restart_result(ret: Option<isize>) -> Option<&'static str> {
+    let eintr = -(LinuxError::EINTR.code() as isize);
+    if ret != Some(eintr) {
+        return None;
+    }
+    match *crate::process::current_thread().restart.lock() {
+        Some(Restart::UnlessHandlerWithoutSaRestart) => Some("? ERESTARTSYS (To be restarted if SA_RESTART is set)"),
+        Some(Restart::UnlessHandler) => Some("? ERESTARTNOHAND (To be restarted if no handler)"),
+        Some(Restart::Never) | None => None,
+    }
+}
+
+/// The result text of a plain `EINTR`, which [`restart_result`] replaces.
+const EINTR_RESULT: &str = "-1 EINTR (Interrupted system call)";
+
 fn write_line(handler: &Handler, nr: usize, args: &[usize; 6], ret: Option<isize>) {
     let Some(sink) = SINK.get() else {
         return;
     };
-    let call = syscall_abi::trace_line(handler.mem(), nr, args, ret);
+    let mut call = syscall_abi::trace_line(handler.mem(), nr, args, ret);
+    if let Some(restart) = restart_result(ret)
+        && call.ends_with(EINTR_RESULT)
+    {
+        call.truncate(call.len() - EINTR_RESULT.len());
+        call.push_str(restart);
+    }
     let pid = handler.process().pid;
     let line = if pid == INIT_PID {
         alloc::format!("{call}\n")
