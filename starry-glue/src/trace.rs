@@ -56,8 +56,9 @@ fn now_nanos() -> u64 {
 /// leaves out the prefix for the process it started.
 const INIT_PID: u32 = 1;
 
-/// The result text of an interrupted call that may run again, as strace
-/// shows the kernel's internal codes; `None` for a plain `EINTR`.
+/// Returns the result text of an interrupted call that may run again, in
+/// the form strace gives the kernel's internal codes. `None` for a plain
+/// `EINTR`.
 fn restart_result(ret: Option<isize>) -> Option<&'static str> {
     let eintr = -(LinuxError::EINTR.code() as isize);
     if ret != Some(eintr) {
