@@ -34,6 +34,7 @@ use crate::{
     CreateAttr, DirEntry, EXT4_SUPER_MAGIC, EntropySource, LinuxError, NAME_MAX, NodeType,
     RenameFlags, SetAttr,
     Stat, StatFs, TimeSpec, VfsResult, WallClock,
+    dcache::{DENTRY_CACHE_CAPACITY, Dentry, DentryCache},
     node::{FileSystem, NodeId, NodeRef, VfsNode},
     tmpfs::alloc_anonymous_dev,
 };
@@ -206,6 +207,9 @@ struct Ext4Inner {
     /// `read_dir` positions by directory inode number, so that listing a
     /// directory in several calls does not read it again from the start.
     dir_positions: Mutex<BTreeMap<u32, DirPositions>>,
+    /// Results of name lookups. Every directory change below updates it
+    /// with the mount lock held, and so does every lookup that fills it.
+    dentries: DentryCache,
     unmounted: AtomicBool,
 }
 
@@ -249,9 +253,17 @@ impl Ext4Fs {
                 live_nodes: Mutex::new(BTreeMap::new()),
                 orphans: Mutex::new(BTreeSet::new()),
                 dir_positions: Mutex::new(BTreeMap::new()),
+                dentries: DentryCache::new(DENTRY_CACHE_CAPACITY),
                 unmounted: AtomicBool::new(false),
             }),
         }))
+    }
+}
+
+impl Ext4Fs {
+    /// Returns the cache of name lookups, for its counters.
+    pub fn dentry_cache(&self) -> &DentryCache {
+        &self.inner.dentries
     }
 }
 
@@ -307,6 +319,16 @@ impl FileSystem for Ext4Fs {
 }
 
 impl Ext4Inner {
+    /// Caches the child `info` under `name` in directory `parent`. The
+    /// caller holds the mount lock.
+    fn cache_positive(&self, parent: InodeNumber, name: &str, info: &InodeInfo) {
+        let dentry = Dentry::Positive {
+            ino: info.number.raw(),
+            node_type: node_type_of(info),
+        };
+        self.dentries.insert(parent.raw(), name, dentry);
+    }
+
     /// Reaps `ino` now when no node uses it, else when its last node is dropped.
     /// The caller holds the mount lock.
     fn release_inode(&self, mount: &mut MountedExt4, ino: InodeNumber) -> VfsResult<()> {
@@ -556,17 +578,40 @@ impl VfsNode for Ext4Node {
         if self.node_type != NodeType::Directory {
             return Err(LinuxError::ENOTDIR);
         }
+        match self.fs.dentries.get(self.ino.raw(), name) {
+            Some(Dentry::Positive { ino, node_type }) => {
+                let ino = InodeNumber::new(ino).map_err(ext4_errno)?;
+                return Ok(Ext4Node::new_ref(&self.fs, ino, node_type));
+            }
+            Some(Dentry::Negative) => return Err(LinuxError::ENOENT),
+            None => {}
+        }
+        let raw_name = name;
         let name = file_name(name)?;
-        let info = self.lock().lookup_child(self.ino, name).map_err(ext4_errno)?;
-        let info = info.ok_or(LinuxError::ENOENT)?;
-        Ok(Ext4Node::from_info(&self.fs, &info))
+        let mut mount = self.lock();
+        let info = mount.lookup_child(self.ino, name).map_err(ext4_errno)?;
+        // Filled while the mount lock is held, so no change of this
+        // directory can come between the disk lookup and the insert.
+        match info {
+            Some(info) => {
+                self.fs.cache_positive(self.ino, raw_name, &info);
+                drop(mount);
+                Ok(Ext4Node::from_info(&self.fs, &info))
+            }
+            None => {
+                self.fs
+                    .dentries
+                    .insert(self.ino.raw(), raw_name, Dentry::Negative);
+                Err(LinuxError::ENOENT)
+            }
+        }
     }
 
-    fn create(&self, name: &str, node_type: NodeType, attr: CreateAttr) -> VfsResult<NodeRef> {
+    fn create(&self, raw_name: &str, node_type: NodeType, attr: CreateAttr) -> VfsResult<NodeRef> {
         if self.node_type != NodeType::Directory {
             return Err(LinuxError::ENOTDIR);
         }
-        let name = file_name(name)?;
+        let name = file_name(raw_name)?;
         let context = Self::context(&attr);
         let permissions = Self::permissions(&attr)?;
         let info = {
@@ -574,7 +619,8 @@ impl VfsNode for Ext4Node {
             if mount.lookup_child(self.ino, name).map_err(ext4_errno)?.is_some() {
                 return Err(LinuxError::EEXIST);
             }
-            match node_type {
+            self.fs.dentries.invalidate(self.ino.raw(), raw_name);
+            let info = match node_type {
                 NodeType::Regular => mount.create_regular_file(context, self.ino, name, permissions),
                 NodeType::Directory => mount.create_directory(context, self.ino, name, permissions),
                 NodeType::Fifo => mount.create_special_inode(
@@ -595,31 +641,39 @@ impl VfsNode for Ext4Node {
                 NodeType::CharDevice | NodeType::BlockDevice => return Err(LinuxError::EPERM),
                 NodeType::Symlink => return Err(LinuxError::EINVAL),
             }
-            .map_err(ext4_errno)?
+            .map_err(ext4_errno)?;
+            if info.is_directory() {
+                self.fs.dentries.invalidate_directory(info.number.raw());
+            }
+            self.fs.cache_positive(self.ino, raw_name, &info);
+            info
         };
         self.forget_dir_positions();
         Ok(Ext4Node::from_info(&self.fs, &info))
     }
 
-    fn symlink(&self, name: &str, target: &str, attr: CreateAttr) -> VfsResult<NodeRef> {
+    fn symlink(&self, raw_name: &str, target: &str, attr: CreateAttr) -> VfsResult<NodeRef> {
         if self.node_type != NodeType::Directory {
             return Err(LinuxError::ENOTDIR);
         }
-        let name = file_name(name)?;
+        let name = file_name(raw_name)?;
         let info = {
             let mut mount = self.lock();
             if mount.lookup_child(self.ino, name).map_err(ext4_errno)?.is_some() {
                 return Err(LinuxError::EEXIST);
             }
-            mount
+            self.fs.dentries.invalidate(self.ino.raw(), raw_name);
+            let info = mount
                 .create_symlink(Self::context(&attr), self.ino, name, target.as_bytes())
-                .map_err(ext4_errno)?
+                .map_err(ext4_errno)?;
+            self.fs.cache_positive(self.ino, raw_name, &info);
+            info
         };
         self.forget_dir_positions();
         Ok(Ext4Node::from_info(&self.fs, &info))
     }
 
-    fn link(&self, name: &str, target: &NodeRef) -> VfsResult<()> {
+    fn link(&self, raw_name: &str, target: &NodeRef) -> VfsResult<()> {
         if self.node_type != NodeType::Directory {
             return Err(LinuxError::ENOTDIR);
         }
@@ -627,25 +681,31 @@ impl VfsNode for Ext4Node {
         if target.node_type == NodeType::Directory {
             return Err(LinuxError::EPERM);
         }
-        let name = file_name(name)?;
+        let name = file_name(raw_name)?;
         {
             let mut mount = self.lock();
             if mount.lookup_child(self.ino, name).map_err(ext4_errno)?.is_some() {
                 return Err(LinuxError::EEXIST);
             }
+            self.fs.dentries.invalidate(self.ino.raw(), raw_name);
             mount
                 .hard_link(target.ino, self.ino, name)
                 .map_err(ext4_errno)?;
+            let dentry = Dentry::Positive {
+                ino: target.ino.raw(),
+                node_type: target.node_type,
+            };
+            self.fs.dentries.insert(self.ino.raw(), raw_name, dentry);
         }
         self.forget_dir_positions();
         Ok(())
     }
 
-    fn remove(&self, name: &str, is_dir: bool) -> VfsResult<()> {
+    fn remove(&self, raw_name: &str, is_dir: bool) -> VfsResult<()> {
         if self.node_type != NodeType::Directory {
             return Err(LinuxError::ENOTDIR);
         }
-        let name = file_name(name)?;
+        let name = file_name(raw_name)?;
         {
             let mut mount = self.lock();
             let child = mount
@@ -657,11 +717,19 @@ impl VfsNode for Ext4Node {
                 (false, true) => return Err(LinuxError::EISDIR),
                 (true, true) => {
                     Self::ensure_empty_directory(&mut mount, child.number)?;
+                    self.fs.dentries.invalidate(self.ino.raw(), raw_name);
+                    self.fs.dentries.invalidate_directory(child.number.raw());
                     mount.remove_empty_directory(self.ino, name)
                 }
-                (false, false) => mount.unlink(self.ino, name),
+                (false, false) => {
+                    self.fs.dentries.invalidate(self.ino.raw(), raw_name);
+                    mount.unlink(self.ino, name)
+                }
             }
             .map_err(ext4_errno)?;
+            self.fs
+                .dentries
+                .insert(self.ino.raw(), raw_name, Dentry::Negative);
             if outcome.requires_reap() {
                 self.fs.release_inode(&mut mount, outcome.inode)?;
             }
@@ -711,6 +779,16 @@ impl VfsNode for Ext4Node {
                     Self::check_replace(&mut mount, &source, target)?;
                 }
                 _ => {}
+            }
+            // Both names change, and a replaced directory's inode is freed.
+            // The new entries are left to the next lookup, because with
+            // RENAME_WHITEOUT the old name becomes a new inode.
+            self.fs.dentries.invalidate(self.ino.raw(), old_name);
+            self.fs.dentries.invalidate(new_dir.ino.raw(), new_name);
+            if let Some(target) = &target
+                && target.is_directory()
+            {
+                self.fs.dentries.invalidate_directory(target.number.raw());
             }
             let outcome = mount
                 .rename(self.ino, old, new_dir.ino, new, options)
