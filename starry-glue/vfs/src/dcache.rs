@@ -8,6 +8,13 @@
 //! (a positive entry) or to "no such name" (a negative entry), so that a
 //! repeated lookup reads nothing.
 //!
+//! A directory can also be marked complete when all its entries are cached
+//! ([`DentryCache::fill_directory`]). Then a name without an entry does not
+//! exist, so the first lookups of many different names in a directory cost
+//! one scan in total. The mark is dropped whenever an entry of the directory
+//! leaves the cache (eviction, invalidation, a hash collision), because the
+//! set of cached names is then no longer the whole directory.
+//!
 //! The cache does not know the file system, and its owner ([`crate::Ext4Fs`])
 //! keeps it exact. The owner inserts and invalidates entries with its mount
 //! lock held, in the same critical section as the directory change or the
@@ -34,6 +41,11 @@ use crate::NodeType;
 /// much of the cache. An evicted entry costs one more lookup on disk.
 pub const DENTRY_CACHE_CAPACITY: usize = 8192;
 
+/// Maximum number of directories marked complete. A dropped mark only sends
+/// later misses in that directory to the disk again, so this bound limits
+/// the memory of the marks, for example of many empty directories.
+pub const COMPLETE_DIRECTORY_CAPACITY: usize = 1024;
+
 /// The cached result of looking up one name in one directory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dentry {
@@ -50,6 +62,8 @@ pub struct DentryCacheStats {
     pub hits: AtomicU64,
     /// Lookups that found no entry and went to the file system.
     pub misses: AtomicU64,
+    /// Directories whose entries were all cached and marked complete.
+    pub directory_fills: AtomicU64,
 }
 
 /// One cached entry. The key holds only a hash of the name, so the value
@@ -59,10 +73,38 @@ struct Slot {
     dentry: Dentry,
 }
 
+/// The entries and the complete marks, under one lock.
+struct Tables {
+    entries: LruCache<(u32, u64), Slot>,
+    /// Directory inode numbers whose every entry is in `entries`.
+    complete: LruCache<u32, ()>,
+}
+
+impl Tables {
+    /// Stores `slot` under `key`. Returns the directory that lost an entry
+    /// to make room or to a hash collision, after dropping its complete mark.
+    fn store(&mut self, key: (u32, u64), slot: Slot) -> Option<u32> {
+        let collides = self
+            .entries
+            .peek(&key)
+            .is_some_and(|old| old.name != slot.name);
+        // `push` returns the old pair of the same key, or the evicted one.
+        let evicted = match self.entries.push(key, slot) {
+            Some((old_key, _)) if old_key != key => Some(old_key.0),
+            _ => None,
+        };
+        let lost = if collides { Some(key.0) } else { evicted };
+        if let Some(parent) = lost {
+            self.complete.pop(&parent);
+        }
+        lost
+    }
+}
+
 /// A bounded map from (directory inode number, name) to [`Dentry`], with
 /// least-recently-used eviction.
 pub struct DentryCache {
-    entries: Mutex<LruCache<(u32, u64), Slot>>,
+    tables: Mutex<Tables>,
     /// False for a cache of capacity 0, which stores nothing.
     enabled: bool,
     stats: DentryCacheStats,
@@ -73,23 +115,35 @@ impl DentryCache {
     pub fn new(capacity: usize) -> Self {
         let entries = match NonZeroUsize::new(capacity) {
             Some(capacity) => LruCache::new(capacity),
-            // Never filled, because `insert` checks `enabled`.
+            // Never filled, because `insert` and `fill_directory` check `enabled`.
             None => LruCache::new(NonZeroUsize::MIN),
         };
+        let complete_capacity =
+            NonZeroUsize::new(COMPLETE_DIRECTORY_CAPACITY).unwrap_or(NonZeroUsize::MIN);
+        let tables = Tables {
+            entries,
+            complete: LruCache::new(complete_capacity),
+        };
         Self {
-            entries: Mutex::new(entries),
+            tables: Mutex::new(tables),
             enabled: capacity > 0,
             stats: DentryCacheStats::default(),
         }
     }
 
-    /// Returns the cached entry for `name` in directory `parent`.
+    /// Returns the cached entry for `name` in directory `parent`, or a
+    /// negative entry when the directory is complete and has no such name.
     pub fn get(&self, parent: u32, name: &str) -> Option<Dentry> {
         let found = {
-            let mut entries = self.entries.lock();
-            match entries.get(&key(parent, name)) {
+            let mut tables = self.tables.lock();
+            let cached = match tables.entries.get(&key(parent, name)) {
                 Some(slot) if slot.name == name => Some(slot.dentry),
                 _ => None,
+            };
+            if cached.is_none() && tables.complete.get(&parent).is_some() {
+                Some(Dentry::Negative)
+            } else {
+                cached
             }
         };
         let counter = if found.is_some() {
@@ -111,35 +165,69 @@ impl DentryCache {
             name: String::from(name),
             dentry,
         };
-        self.entries.lock().put(key(parent, name), slot);
+        self.tables.lock().store(key(parent, name), slot);
     }
 
-    /// Drops the entry for `name` in `parent`, if any.
+    /// Caches every entry of directory `parent` and marks it complete, so
+    /// that names without an entry are negative. `entries` must be the whole
+    /// directory, read with the owner's lock held, without `.` and `..`.
+    /// The mark is not set when the cache could not keep all the entries.
+    pub fn fill_directory<'a>(&self, parent: u32, entries: impl IntoIterator<Item = (&'a str, Dentry)>) {
+        if !self.enabled {
+            return;
+        }
+        let mut tables = self.tables.lock();
+        let mut kept_all = true;
+        for (name, dentry) in entries {
+            let slot = Slot {
+                name: String::from(name),
+                dentry,
+            };
+            if tables.store(key(parent, name), slot) == Some(parent) {
+                kept_all = false;
+            }
+        }
+        if kept_all {
+            tables.complete.put(parent, ());
+            self.stats.directory_fills.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Returns whether directory `parent` is marked complete.
+    pub fn is_complete(&self, parent: u32) -> bool {
+        self.tables.lock().complete.contains(&parent)
+    }
+
+    /// Drops the entry for `name` in `parent`, if any, and the complete mark
+    /// of `parent`.
     pub fn invalidate(&self, parent: u32, name: &str) {
         // A colliding name under the same key is dropped too, which only
         // costs it one more lookup.
-        self.entries.lock().pop(&key(parent, name));
+        let mut tables = self.tables.lock();
+        tables.entries.pop(&key(parent, name));
+        tables.complete.pop(&parent);
     }
 
     /// Drops every entry of directory `parent`. The owner calls it when a
     /// directory inode is created or removed, so that a reused inode number
     /// never returns the entries of an earlier directory.
     pub fn invalidate_directory(&self, parent: u32) {
-        let mut entries = self.entries.lock();
+        let mut tables = self.tables.lock();
+        tables.complete.pop(&parent);
         let mut stale = alloc::vec::Vec::new();
-        for (entry_key, _) in entries.iter() {
+        for (entry_key, _) in tables.entries.iter() {
             if entry_key.0 == parent {
                 stale.push(*entry_key);
             }
         }
         for entry_key in stale {
-            entries.pop(&entry_key);
+            tables.entries.pop(&entry_key);
         }
     }
 
     /// Returns the number of cached entries.
     pub fn len(&self) -> usize {
-        self.entries.lock().len()
+        self.tables.lock().entries.len()
     }
 
     /// Returns whether the cache is empty.

@@ -189,6 +189,18 @@ fn timestamp(time: TimeSpec) -> Ext4Timestamp {
     Ext4Timestamp::new(time.sec, time.nsec)
 }
 
+/// Largest directory, in bytes of directory blocks, whose entries a lookup
+/// miss caches all at once. 32 KiB contains at most 2730 entries (12 bytes is
+/// the smallest ext4 entry), a third of [`DENTRY_CACHE_CAPACITY`], so one
+/// fill cannot push most other entries out. In the userland image (read
+/// with `debugfs`), `lib/python3.11` takes 4 KiB (about 200 entries) and
+/// `lib/python3.11/test` 16 KiB (about 600).
+const DENTRY_FILL_MAX_BYTES: u64 = 32 * 1024;
+
+/// Smallest size of an ext4 directory entry: the 8-byte header plus a name
+/// of up to 4 bytes.
+const MIN_DIR_ENTRY_BYTES: u64 = 12;
+
 /// Number of directories whose `read_dir` positions are kept.
 const DIR_POSITION_SLOTS: usize = 16;
 
@@ -329,6 +341,17 @@ impl Ext4Inner {
         self.dentries.insert(parent.raw(), name, dentry);
     }
 
+    /// Returns the value of a directory change to `name` in `parent`, or
+    /// drops the cached entry when the change failed, because a failed
+    /// change may have reached the disk in part. The caller holds the mount
+    /// lock and caches the new entry after success.
+    fn checked_change<T>(&self, parent: InodeNumber, name: &str, result: Ext4Result<T>) -> VfsResult<T> {
+        result.map_err(|error| {
+            self.dentries.invalidate(parent.raw(), name);
+            ext4_errno(error)
+        })
+    }
+
     /// Reaps `ino` now when no node uses it, else when its last node is dropped.
     /// The caller holds the mount lock.
     fn release_inode(&self, mount: &mut MountedExt4, ino: InodeNumber) -> VfsResult<()> {
@@ -387,6 +410,42 @@ impl Ext4Node {
         self.fs.dir_positions.lock().remove(&self.ino.raw());
     }
 
+    /// Caches every entry of this directory and marks it complete, when it
+    /// is at most [`DENTRY_FILL_MAX_BYTES`] long. Returns whether it did.
+    /// The caller holds the mount lock, so the entries cannot change while
+    /// they are read and cached.
+    fn fill_dentries(&self, mount: &mut MountedExt4) -> VfsResult<bool> {
+        let size = mount.inode(self.ino).map_err(ext4_errno)?.size;
+        if size > DENTRY_FILL_MAX_BYTES {
+            return Ok(false);
+        }
+        let max_entries = (DENTRY_FILL_MAX_BYTES / MIN_DIR_ENTRY_BYTES) as usize + 1;
+        let entries = mount
+            .read_directory(self.ino, DirectoryCursor::Start, max_entries)
+            .map_err(ext4_errno)?;
+        let mut dentries = Vec::with_capacity(entries.len());
+        for entry in &entries {
+            if entry.name == b"." || entry.name == b".." {
+                continue;
+            }
+            // Without the type in the entry (no `filetype` feature), or with
+            // a name that a lookup cannot spell, the fill would be wrong.
+            if entry.file_type == DirectoryEntryType::Unknown {
+                return Ok(false);
+            }
+            let Ok(name) = core::str::from_utf8(&entry.name) else {
+                return Ok(false);
+            };
+            let dentry = Dentry::Positive {
+                ino: entry.inode.raw(),
+                node_type: entry_type(entry.file_type),
+            };
+            dentries.push((name, dentry));
+        }
+        self.fs.dentries.fill_directory(self.ino.raw(), dentries);
+        Ok(self.fs.dentries.is_complete(self.ino.raw()))
+    }
+
     /// Returns the cursor of entry `index`, from the positions of the last
     /// call or by reading from the start.
     fn cursor_at(&self, mount: &mut MountedExt4, index: u64) -> VfsResult<Option<DirectoryCursor>> {
@@ -417,6 +476,35 @@ impl Ext4Node {
             cursor = last.next_cursor;
         }
         Ok(Some(cursor))
+    }
+
+    /// Caches both names after a rename of `source` from `old_name` in this
+    /// directory to `new_name` in `new_dir`, where `target` was the entry of
+    /// `new_name` before. The caller holds the mount lock.
+    fn cache_renamed(
+        &self,
+        old_name: &str,
+        new_dir: &Ext4Node,
+        new_name: &str,
+        source: &InodeInfo,
+        target: Option<&InodeInfo>,
+        flags: RenameFlags,
+    ) {
+        let dentries = &self.fs.dentries;
+        let moved = Dentry::Positive {
+            ino: source.number.raw(),
+            node_type: node_type_of(source),
+        };
+        dentries.insert(new_dir.ino.raw(), new_name, moved);
+        match target {
+            Some(target) if flags.contains(RenameFlags::EXCHANGE) => {
+                self.fs.cache_positive(self.ino, old_name, target);
+            }
+            // The old name now refers to a new whiteout inode, left to the
+            // next lookup.
+            _ if flags.contains(RenameFlags::WHITEOUT) => dentries.invalidate(self.ino.raw(), old_name),
+            _ => dentries.insert(self.ino.raw(), old_name, Dentry::Negative),
+        }
     }
 
     /// Checks that the node `source` may replace `target` in a rename.
@@ -589,6 +677,17 @@ impl VfsNode for Ext4Node {
         let raw_name = name;
         let name = file_name(name)?;
         let mut mount = self.lock();
+        if self.fill_dentries(&mut mount)? {
+            match self.fs.dentries.get(self.ino.raw(), raw_name) {
+                Some(Dentry::Positive { ino, node_type }) => {
+                    drop(mount);
+                    let ino = InodeNumber::new(ino).map_err(ext4_errno)?;
+                    return Ok(Ext4Node::new_ref(&self.fs, ino, node_type));
+                }
+                Some(Dentry::Negative) => return Err(LinuxError::ENOENT),
+                None => {}
+            }
+        }
         let info = mount.lookup_child(self.ino, name).map_err(ext4_errno)?;
         // Filled while the mount lock is held, so no change of this
         // directory can come between the disk lookup and the insert.
@@ -619,8 +718,7 @@ impl VfsNode for Ext4Node {
             if mount.lookup_child(self.ino, name).map_err(ext4_errno)?.is_some() {
                 return Err(LinuxError::EEXIST);
             }
-            self.fs.dentries.invalidate(self.ino.raw(), raw_name);
-            let info = match node_type {
+            let created = match node_type {
                 NodeType::Regular => mount.create_regular_file(context, self.ino, name, permissions),
                 NodeType::Directory => mount.create_directory(context, self.ino, name, permissions),
                 NodeType::Fifo => mount.create_special_inode(
@@ -640,8 +738,8 @@ impl VfsNode for Ext4Node {
                 // TODO: mknod of device nodes needs a device number argument.
                 NodeType::CharDevice | NodeType::BlockDevice => return Err(LinuxError::EPERM),
                 NodeType::Symlink => return Err(LinuxError::EINVAL),
-            }
-            .map_err(ext4_errno)?;
+            };
+            let info = self.fs.checked_change(self.ino, raw_name, created)?;
             if info.is_directory() {
                 self.fs.dentries.invalidate_directory(info.number.raw());
             }
@@ -662,10 +760,9 @@ impl VfsNode for Ext4Node {
             if mount.lookup_child(self.ino, name).map_err(ext4_errno)?.is_some() {
                 return Err(LinuxError::EEXIST);
             }
-            self.fs.dentries.invalidate(self.ino.raw(), raw_name);
-            let info = mount
-                .create_symlink(Self::context(&attr), self.ino, name, target.as_bytes())
-                .map_err(ext4_errno)?;
+            let created =
+                mount.create_symlink(Self::context(&attr), self.ino, name, target.as_bytes());
+            let info = self.fs.checked_change(self.ino, raw_name, created)?;
             self.fs.cache_positive(self.ino, raw_name, &info);
             info
         };
@@ -687,10 +784,8 @@ impl VfsNode for Ext4Node {
             if mount.lookup_child(self.ino, name).map_err(ext4_errno)?.is_some() {
                 return Err(LinuxError::EEXIST);
             }
-            self.fs.dentries.invalidate(self.ino.raw(), raw_name);
-            mount
-                .hard_link(target.ino, self.ino, name)
-                .map_err(ext4_errno)?;
+            let linked = mount.hard_link(target.ino, self.ino, name);
+            self.fs.checked_change(self.ino, raw_name, linked)?;
             let dentry = Dentry::Positive {
                 ino: target.ino.raw(),
                 node_type: target.node_type,
@@ -717,16 +812,12 @@ impl VfsNode for Ext4Node {
                 (false, true) => return Err(LinuxError::EISDIR),
                 (true, true) => {
                     Self::ensure_empty_directory(&mut mount, child.number)?;
-                    self.fs.dentries.invalidate(self.ino.raw(), raw_name);
                     self.fs.dentries.invalidate_directory(child.number.raw());
                     mount.remove_empty_directory(self.ino, name)
                 }
-                (false, false) => {
-                    self.fs.dentries.invalidate(self.ino.raw(), raw_name);
-                    mount.unlink(self.ino, name)
-                }
-            }
-            .map_err(ext4_errno)?;
+                (false, false) => mount.unlink(self.ino, name),
+            };
+            let outcome = self.fs.checked_change(self.ino, raw_name, outcome)?;
             self.fs
                 .dentries
                 .insert(self.ino.raw(), raw_name, Dentry::Negative);
@@ -780,19 +871,19 @@ impl VfsNode for Ext4Node {
                 }
                 _ => {}
             }
-            // Both names change, and a replaced directory's inode is freed.
-            // The new entries are left to the next lookup, because with
-            // RENAME_WHITEOUT the old name becomes a new inode.
-            self.fs.dentries.invalidate(self.ino.raw(), old_name);
-            self.fs.dentries.invalidate(new_dir.ino.raw(), new_name);
+            // A replaced directory's inode is freed, and its number may be reused.
             if let Some(target) = &target
                 && target.is_directory()
+                && !flags.contains(RenameFlags::EXCHANGE)
             {
                 self.fs.dentries.invalidate_directory(target.number.raw());
             }
-            let outcome = mount
-                .rename(self.ino, old, new_dir.ino, new, options)
-                .map_err(ext4_errno)?;
+            let renamed = mount.rename(self.ino, old, new_dir.ino, new, options);
+            if renamed.is_err() {
+                self.fs.dentries.invalidate(new_dir.ino.raw(), new_name);
+            }
+            let outcome = self.fs.checked_change(self.ino, old_name, renamed)?;
+            self.cache_renamed(old_name, new_dir, new_name, &source, target.as_ref(), flags);
             if let Some(replaced) = outcome.replaced
                 && replaced.requires_reap() {
                     self.fs.release_inode(&mut mount, replaced.inode)?;

@@ -28,12 +28,22 @@ fn build_tree(tree: &Path) {
     fs::create_dir(tree.join("dev")).unwrap();
 }
 
+fn fills(fs: &Ext4Fs) -> u64 {
+    fs.dentry_cache().stats().directory_fills.load(Ordering::Relaxed)
+}
+
+/// Returns whether the directory `path` is marked complete in the cache.
+fn is_complete(fs: &Ext4Fs, ctx: &FsContext, path: &str) -> bool {
+    let ino = stat(ctx, path).unwrap().ino;
+    fs.dentry_cache().is_complete(u32::try_from(ino).unwrap())
+}
+
 fn hits(fs: &Ext4Fs) -> u64 {
     fs.dentry_cache().stats().hits.load(Ordering::Relaxed)
 }
 
 /// Stats `path` twice without following the last link, and asserts that the
-/// second resolution was answered from the cache.
+/// second resolution was served from the cache.
 fn stat_cached(fs: &Ext4Fs, ctx: &FsContext, path: &str) -> Result<Stat, LinuxError> {
     let first = ctx.stat_at(AT_FDCWD, path, false, false);
     let before = hits(fs);
@@ -236,16 +246,17 @@ fn failed_create_keeps_entries() {
 
 #[test]
 fn cache_size_is_bounded() {
-    let image = Image::new(build_tree);
+    let image = Image::new(build_big_tree);
     let (fs, ctx) = image.context();
 
+    // Misses in a directory too large to fill each add a negative entry.
     for index in 0..DENTRY_CACHE_CAPACITY + 500 {
-        let path = format!("/d/missing{index}");
+        let path = format!("/big/missing{index}");
         assert_eq!(stat(&ctx, &path).unwrap_err(), LinuxError::ENOENT);
     }
     assert_eq!(fs.dentry_cache().len(), DENTRY_CACHE_CAPACITY);
     // The oldest names were evicted and are still looked up correctly.
-    assert_eq!(stat(&ctx, "/d/missing0").unwrap_err(), LinuxError::ENOENT);
+    assert_eq!(stat(&ctx, "/big/missing0").unwrap_err(), LinuxError::ENOENT);
     assert!(stat(&ctx, "/d/file").is_ok());
     finish(&image, &fs, ctx);
 }
@@ -293,9 +304,104 @@ fn remount_sees_renamed_file() {
         .unwrap();
     finish(&image, &fs, ctx);
 
-    // A new mount starts with an empty cache and sees the same tree.
+    // A new mount starts with an empty cache and finds the same tree.
     let (fs, ctx) = image.context();
     assert!(stat_cached(&fs, &ctx, "/e/new").is_ok());
     assert_eq!(stat_cached(&fs, &ctx, "/d/new").unwrap_err(), LinuxError::ENOENT);
     finish(&image, &fs, ctx);
+}
+
+#[test]
+fn miss_fills_whole_directory() {
+    let image = Image::new(build_tree);
+    let (fs, mut ctx) = image.context();
+
+    let fills_before = fills(&fs);
+    assert_eq!(stat(&ctx, "/d/missing").unwrap_err(), LinuxError::ENOENT);
+    assert_eq!(fills(&fs), fills_before + 1);
+    assert!(is_complete(&fs, &ctx, "/d"));
+
+    // Names not looked up yet come from the fill, existing or not.
+    let before = hits(&fs);
+    assert_eq!(stat(&ctx, "/d/other").unwrap().size, 5);
+    assert_eq!(stat(&ctx, "/d/sub").unwrap().mode & S_IFMT, S_IFDIR);
+    assert_eq!(stat(&ctx, "/d/nothing").unwrap_err(), LinuxError::ENOENT);
+    assert!(hits(&fs) >= before + 3);
+
+    // Changes keep the directory complete and its names exact.
+    create_file(&mut ctx, "/d/new");
+    ctx.rename_at(AT_FDCWD, "/d/other", AT_FDCWD, "/d/renamed", RenameFlags::empty())
+        .unwrap();
+    ctx.unlink_at(AT_FDCWD, "/d/file", false).unwrap();
+    assert!(is_complete(&fs, &ctx, "/d"));
+    assert_eq!(stat(&ctx, "/d/new").unwrap().mode & S_IFMT, S_IFREG);
+    assert_eq!(stat(&ctx, "/d/renamed").unwrap().size, 5);
+    assert_eq!(stat(&ctx, "/d/other").unwrap_err(), LinuxError::ENOENT);
+    assert_eq!(stat(&ctx, "/d/file").unwrap_err(), LinuxError::ENOENT);
+
+    // A rename into another complete directory.
+    assert_eq!(stat(&ctx, "/e/missing").unwrap_err(), LinuxError::ENOENT);
+    assert!(is_complete(&fs, &ctx, "/e"));
+    ctx.rename_at(AT_FDCWD, "/d/renamed", AT_FDCWD, "/e/moved", RenameFlags::empty())
+        .unwrap();
+    assert_eq!(stat(&ctx, "/e/moved").unwrap().size, 5);
+    assert_eq!(stat(&ctx, "/d/renamed").unwrap_err(), LinuxError::ENOENT);
+    finish(&image, &fs, ctx);
+}
+
+/// Adds to [`build_tree`] the directory `big`, with 1500 names of 40 bytes
+/// that take about 70 KiB of entries, over the 32 KiB that a miss fills.
+fn build_big_tree(tree: &Path) {
+    build_tree(tree);
+    fs::create_dir(tree.join("big")).unwrap();
+    for index in 0..1500 {
+        let name = format!("entry-with-a-long-name-number-{index:010}");
+        fs::write(tree.join("big").join(name), b"x").unwrap();
+    }
+}
+
+#[test]
+fn large_directory_is_not_filled() {
+    let image = Image::new(build_big_tree);
+    let (fs, ctx) = image.context();
+
+    assert_eq!(stat_cached(&fs, &ctx, "/big/missing").unwrap_err(), LinuxError::ENOENT);
+    assert!(!is_complete(&fs, &ctx, "/big"));
+    let found = stat_cached(&fs, &ctx, "/big/entry-with-a-long-name-number-0000001499");
+    assert_eq!(found.unwrap().size, 1);
+    assert_eq!(stat(&ctx, "/big/entry-with-a-long-name-number-0000001500").unwrap_err(), LinuxError::ENOENT);
+    finish(&image, &fs, ctx);
+}
+
+#[test]
+fn eviction_drops_complete_mark() {
+    let cache = DentryCache::new(4);
+    let file = Dentry::Positive {
+        ino: 12,
+        node_type: NodeType::Regular,
+    };
+    cache.fill_directory(2, [("a", file), ("b", Dentry::Negative)]);
+    assert!(cache.is_complete(2));
+    assert_eq!(cache.get(2, "other"), Some(Dentry::Negative));
+
+    // Two more entries fit; the fifth evicts an entry of directory 2.
+    cache.insert(3, "x", Dentry::Negative);
+    cache.insert(3, "y", Dentry::Negative);
+    assert!(cache.is_complete(2));
+    cache.insert(3, "z", Dentry::Negative);
+    assert!(!cache.is_complete(2));
+    assert_eq!(cache.get(2, "other"), None);
+
+    // A fill larger than the cache is not marked complete.
+    let names: Vec<String> = (0..5).map(|index| format!("n{index}")).collect();
+    cache.fill_directory(4, names.iter().map(|name| (name.as_str(), Dentry::Negative)));
+    assert!(!cache.is_complete(4));
+
+    // Invalidating one name drops the mark, inserting does not.
+    cache.fill_directory(5, [("a", file)]);
+    cache.insert(5, "b", Dentry::Negative);
+    assert!(cache.is_complete(5));
+    cache.invalidate(5, "a");
+    assert!(!cache.is_complete(5));
+    assert_eq!(cache.get(5, "a"), None);
 }
