@@ -374,12 +374,40 @@ pub struct Ext4Node {
 
 impl Ext4Node {
     fn new_ref(fs: &Arc<Ext4Inner>, ino: InodeNumber, node_type: NodeType) -> NodeRef {
-        *fs.live_nodes.lock().entry(ino.raw()).or_insert(0) += 1;
+        Self::counted_ref(fs, &mut fs.live_nodes.lock(), ino, node_type)
+    }
+
+    /// Creates a node for a caller that holds the `live_nodes` lock.
+    fn counted_ref(
+        fs: &Arc<Ext4Inner>,
+        live_nodes: &mut BTreeMap<u32, usize>,
+        ino: InodeNumber,
+        node_type: NodeType,
+    ) -> NodeRef {
+        *live_nodes.entry(ino.raw()).or_insert(0) += 1;
         Arc::new(Self {
             fs: fs.clone(),
             ino,
             node_type,
         })
+    }
+
+    /// Looks `name` up in the dentry cache only. The node of a positive
+    /// entry is counted live under the same `live_nodes` lock as the read.
+    /// A removal stores its negative entry before it checks that count. So
+    /// either the removal finds this node counted and keeps the inode as an
+    /// orphan, or this read finds the negative entry.
+    fn cached_lookup(&self, name: &str) -> Option<VfsResult<NodeRef>> {
+        let mut live_nodes = self.fs.live_nodes.lock();
+        match self.fs.dentries.get(self.ino.raw(), name)? {
+            Dentry::Positive { ino, node_type } => {
+                let node = InodeNumber::new(ino)
+                    .map_err(ext4_errno)
+                    .map(|ino| Self::counted_ref(&self.fs, &mut live_nodes, ino, node_type));
+                Some(node)
+            }
+            Dentry::Negative => Some(Err(LinuxError::ENOENT)),
+        }
     }
 
     fn from_info(fs: &Arc<Ext4Inner>, info: &InodeInfo) -> NodeRef {
@@ -666,35 +694,23 @@ impl VfsNode for Ext4Node {
         if self.node_type != NodeType::Directory {
             return Err(LinuxError::ENOTDIR);
         }
-        match self.fs.dentries.get(self.ino.raw(), name) {
-            Some(Dentry::Positive { ino, node_type }) => {
-                let ino = InodeNumber::new(ino).map_err(ext4_errno)?;
-                return Ok(Ext4Node::new_ref(&self.fs, ino, node_type));
-            }
-            Some(Dentry::Negative) => return Err(LinuxError::ENOENT),
-            None => {}
+        if let Some(found) = self.cached_lookup(name) {
+            return found;
         }
         let raw_name = name;
         let name = file_name(name)?;
+        // The cache is filled and the node created while the mount lock is
+        // held, so no change of this directory can come in between.
         let mut mount = self.lock();
-        if self.fill_dentries(&mut mount)? {
-            match self.fs.dentries.get(self.ino.raw(), raw_name) {
-                Some(Dentry::Positive { ino, node_type }) => {
-                    drop(mount);
-                    let ino = InodeNumber::new(ino).map_err(ext4_errno)?;
-                    return Ok(Ext4Node::new_ref(&self.fs, ino, node_type));
-                }
-                Some(Dentry::Negative) => return Err(LinuxError::ENOENT),
-                None => {}
-            }
+        if self.fill_dentries(&mut mount)?
+            && let Some(found) = self.cached_lookup(raw_name)
+        {
+            return found;
         }
         let info = mount.lookup_child(self.ino, name).map_err(ext4_errno)?;
-        // Filled while the mount lock is held, so no change of this
-        // directory can come between the disk lookup and the insert.
         match info {
             Some(info) => {
                 self.fs.cache_positive(self.ino, raw_name, &info);
-                drop(mount);
                 Ok(Ext4Node::from_info(&self.fs, &info))
             }
             None => {
@@ -713,7 +729,7 @@ impl VfsNode for Ext4Node {
         let name = file_name(raw_name)?;
         let context = Self::context(&attr);
         let permissions = Self::permissions(&attr)?;
-        let info = {
+        let node = {
             let mut mount = self.lock();
             if mount.lookup_child(self.ino, name).map_err(ext4_errno)?.is_some() {
                 return Err(LinuxError::EEXIST);
@@ -744,10 +760,10 @@ impl VfsNode for Ext4Node {
                 self.fs.dentries.invalidate_directory(info.number.raw());
             }
             self.fs.cache_positive(self.ino, raw_name, &info);
-            info
+            Ext4Node::from_info(&self.fs, &info)
         };
         self.forget_dir_positions();
-        Ok(Ext4Node::from_info(&self.fs, &info))
+        Ok(node)
     }
 
     fn symlink(&self, raw_name: &str, target: &str, attr: CreateAttr) -> VfsResult<NodeRef> {
@@ -755,7 +771,7 @@ impl VfsNode for Ext4Node {
             return Err(LinuxError::ENOTDIR);
         }
         let name = file_name(raw_name)?;
-        let info = {
+        let node = {
             let mut mount = self.lock();
             if mount.lookup_child(self.ino, name).map_err(ext4_errno)?.is_some() {
                 return Err(LinuxError::EEXIST);
@@ -764,10 +780,10 @@ impl VfsNode for Ext4Node {
                 mount.create_symlink(Self::context(&attr), self.ino, name, target.as_bytes());
             let info = self.fs.checked_change(self.ino, raw_name, created)?;
             self.fs.cache_positive(self.ino, raw_name, &info);
-            info
+            Ext4Node::from_info(&self.fs, &info)
         };
         self.forget_dir_positions();
-        Ok(Ext4Node::from_info(&self.fs, &info))
+        Ok(node)
     }
 
     fn link(&self, raw_name: &str, target: &NodeRef) -> VfsResult<()> {
