@@ -97,7 +97,10 @@ impl FsContext {
     /// from: the working directory for `AT_FDCWD`, else the directory open
     /// as `dirfd`. An absolute path ignores `dirfd`.
     pub fn base_location(&self, dirfd: i32, path: &str) -> VfsResult<Location> {
-        if path.starts_with('/') || dirfd == AT_FDCWD {
+        if path.starts_with('/') {
+            return Ok(self.mounts.root());
+        }
+        if dirfd == AT_FDCWD {
             return Ok(self.cwd.clone());
         }
         let file = self.fd_table.get(dirfd)?;

@@ -34,6 +34,7 @@ use crate::{
     CreateAttr, DirEntry, EXT4_SUPER_MAGIC, EntropySource, LinuxError, NAME_MAX, NodeType,
     RenameFlags, SetAttr,
     Stat, StatFs, TimeSpec, VfsResult, WallClock,
+    dcache::{DENTRY_CACHE_CAPACITY, Dentry, DentryCache},
     node::{FileSystem, NodeId, NodeRef, VfsNode},
     tmpfs::alloc_anonymous_dev,
 };
@@ -188,6 +189,18 @@ fn timestamp(time: TimeSpec) -> Ext4Timestamp {
     Ext4Timestamp::new(time.sec, time.nsec)
 }
 
+/// Largest directory, in bytes of directory blocks, whose entries a lookup
+/// miss caches all at once. 32 KiB contains at most 2730 entries (12 bytes is
+/// the smallest ext4 entry), a third of [`DENTRY_CACHE_CAPACITY`], so one
+/// fill cannot push most other entries out. In the userland image (read
+/// with `debugfs`), `lib/python3.11` takes 4 KiB (about 200 entries) and
+/// `lib/python3.11/test` 16 KiB (about 600).
+const DENTRY_FILL_MAX_BYTES: u64 = 32 * 1024;
+
+/// Smallest size of an ext4 directory entry: the 8-byte header plus a name
+/// of up to 4 bytes.
+const MIN_DIR_ENTRY_BYTES: u64 = 12;
+
 /// Number of directories whose `read_dir` positions are kept.
 const DIR_POSITION_SLOTS: usize = 16;
 
@@ -206,6 +219,9 @@ struct Ext4Inner {
     /// `read_dir` positions by directory inode number, so that listing a
     /// directory in several calls does not read it again from the start.
     dir_positions: Mutex<BTreeMap<u32, DirPositions>>,
+    /// Results of name lookups. Every directory change below updates it
+    /// with the mount lock held, and so does every lookup that fills it.
+    dentries: DentryCache,
     unmounted: AtomicBool,
 }
 
@@ -249,9 +265,17 @@ impl Ext4Fs {
                 live_nodes: Mutex::new(BTreeMap::new()),
                 orphans: Mutex::new(BTreeSet::new()),
                 dir_positions: Mutex::new(BTreeMap::new()),
+                dentries: DentryCache::new(DENTRY_CACHE_CAPACITY),
                 unmounted: AtomicBool::new(false),
             }),
         }))
+    }
+}
+
+impl Ext4Fs {
+    /// Returns the cache of name lookups, for its counters.
+    pub fn dentry_cache(&self) -> &DentryCache {
+        &self.inner.dentries
     }
 }
 
@@ -307,6 +331,27 @@ impl FileSystem for Ext4Fs {
 }
 
 impl Ext4Inner {
+    /// Caches the child `info` under `name` in directory `parent`. The
+    /// caller holds the mount lock.
+    fn cache_positive(&self, parent: InodeNumber, name: &str, info: &InodeInfo) {
+        let dentry = Dentry::Positive {
+            ino: info.number.raw(),
+            node_type: node_type_of(info),
+        };
+        self.dentries.insert(parent.raw(), name, dentry);
+    }
+
+    /// Returns the value of a directory change to `name` in `parent`, or
+    /// drops the cached entry when the change failed, because a failed
+    /// change may have reached the disk in part. The caller holds the mount
+    /// lock and caches the new entry after success.
+    fn checked_change<T>(&self, parent: InodeNumber, name: &str, result: Ext4Result<T>) -> VfsResult<T> {
+        result.map_err(|error| {
+            self.dentries.invalidate(parent.raw(), name);
+            ext4_errno(error)
+        })
+    }
+
     /// Reaps `ino` now when no node uses it, else when its last node is dropped.
     /// The caller holds the mount lock.
     fn release_inode(&self, mount: &mut MountedExt4, ino: InodeNumber) -> VfsResult<()> {
@@ -329,12 +374,40 @@ pub struct Ext4Node {
 
 impl Ext4Node {
     fn new_ref(fs: &Arc<Ext4Inner>, ino: InodeNumber, node_type: NodeType) -> NodeRef {
-        *fs.live_nodes.lock().entry(ino.raw()).or_insert(0) += 1;
+        Self::counted_ref(fs, &mut fs.live_nodes.lock(), ino, node_type)
+    }
+
+    /// Creates a node for a caller that holds the `live_nodes` lock.
+    fn counted_ref(
+        fs: &Arc<Ext4Inner>,
+        live_nodes: &mut BTreeMap<u32, usize>,
+        ino: InodeNumber,
+        node_type: NodeType,
+    ) -> NodeRef {
+        *live_nodes.entry(ino.raw()).or_insert(0) += 1;
         Arc::new(Self {
             fs: fs.clone(),
             ino,
             node_type,
         })
+    }
+
+    /// Looks `name` up in the dentry cache only. The node of a positive
+    /// entry is counted live under the same `live_nodes` lock as the read.
+    /// A removal stores its negative entry before it checks that count. So
+    /// either the removal finds this node counted and keeps the inode as an
+    /// orphan, or this read finds the negative entry.
+    fn cached_lookup(&self, name: &str) -> Option<VfsResult<NodeRef>> {
+        let mut live_nodes = self.fs.live_nodes.lock();
+        match self.fs.dentries.get(self.ino.raw(), name)? {
+            Dentry::Positive { ino, node_type } => {
+                let node = InodeNumber::new(ino)
+                    .map_err(ext4_errno)
+                    .map(|ino| Self::counted_ref(&self.fs, &mut live_nodes, ino, node_type));
+                Some(node)
+            }
+            Dentry::Negative => Some(Err(LinuxError::ENOENT)),
+        }
     }
 
     fn from_info(fs: &Arc<Ext4Inner>, info: &InodeInfo) -> NodeRef {
@@ -363,6 +436,42 @@ impl Ext4Node {
 
     fn forget_dir_positions(&self) {
         self.fs.dir_positions.lock().remove(&self.ino.raw());
+    }
+
+    /// Caches every entry of this directory and marks it complete, when it
+    /// is at most [`DENTRY_FILL_MAX_BYTES`] long. Returns whether it did.
+    /// The caller holds the mount lock, so the entries cannot change while
+    /// they are read and cached.
+    fn fill_dentries(&self, mount: &mut MountedExt4) -> VfsResult<bool> {
+        let size = mount.inode(self.ino).map_err(ext4_errno)?.size;
+        if size > DENTRY_FILL_MAX_BYTES {
+            return Ok(false);
+        }
+        let max_entries = (DENTRY_FILL_MAX_BYTES / MIN_DIR_ENTRY_BYTES) as usize + 1;
+        let entries = mount
+            .read_directory(self.ino, DirectoryCursor::Start, max_entries)
+            .map_err(ext4_errno)?;
+        let mut dentries = Vec::with_capacity(entries.len());
+        for entry in &entries {
+            if entry.name == b"." || entry.name == b".." {
+                continue;
+            }
+            // Without the type in the entry (no `filetype` feature), or with
+            // a name that a lookup cannot spell, the fill would be wrong.
+            if entry.file_type == DirectoryEntryType::Unknown {
+                return Ok(false);
+            }
+            let Ok(name) = core::str::from_utf8(&entry.name) else {
+                return Ok(false);
+            };
+            let dentry = Dentry::Positive {
+                ino: entry.inode.raw(),
+                node_type: entry_type(entry.file_type),
+            };
+            dentries.push((name, dentry));
+        }
+        self.fs.dentries.fill_directory(self.ino.raw(), dentries);
+        Ok(self.fs.dentries.is_complete(self.ino.raw()))
     }
 
     /// Returns the cursor of entry `index`, from the positions of the last
@@ -395,6 +504,35 @@ impl Ext4Node {
             cursor = last.next_cursor;
         }
         Ok(Some(cursor))
+    }
+
+    /// Caches both names after a rename of `source` from `old_name` in this
+    /// directory to `new_name` in `new_dir`, where `target` was the entry of
+    /// `new_name` before. The caller holds the mount lock.
+    fn cache_renamed(
+        &self,
+        old_name: &str,
+        new_dir: &Ext4Node,
+        new_name: &str,
+        source: &InodeInfo,
+        target: Option<&InodeInfo>,
+        flags: RenameFlags,
+    ) {
+        let dentries = &self.fs.dentries;
+        let moved = Dentry::Positive {
+            ino: source.number.raw(),
+            node_type: node_type_of(source),
+        };
+        dentries.insert(new_dir.ino.raw(), new_name, moved);
+        match target {
+            Some(target) if flags.contains(RenameFlags::EXCHANGE) => {
+                self.fs.cache_positive(self.ino, old_name, target);
+            }
+            // The old name now refers to a new whiteout inode, left to the
+            // next lookup.
+            _ if flags.contains(RenameFlags::WHITEOUT) => dentries.invalidate(self.ino.raw(), old_name),
+            _ => dentries.insert(self.ino.raw(), old_name, Dentry::Negative),
+        }
     }
 
     /// Checks that the node `source` may replace `target` in a rename.
@@ -556,25 +694,47 @@ impl VfsNode for Ext4Node {
         if self.node_type != NodeType::Directory {
             return Err(LinuxError::ENOTDIR);
         }
+        if let Some(found) = self.cached_lookup(name) {
+            return found;
+        }
+        let raw_name = name;
         let name = file_name(name)?;
-        let info = self.lock().lookup_child(self.ino, name).map_err(ext4_errno)?;
-        let info = info.ok_or(LinuxError::ENOENT)?;
-        Ok(Ext4Node::from_info(&self.fs, &info))
+        // The cache is filled and the node created while the mount lock is
+        // held, so no change of this directory can come in between.
+        let mut mount = self.lock();
+        if self.fill_dentries(&mut mount)?
+            && let Some(found) = self.cached_lookup(raw_name)
+        {
+            return found;
+        }
+        let info = mount.lookup_child(self.ino, name).map_err(ext4_errno)?;
+        match info {
+            Some(info) => {
+                self.fs.cache_positive(self.ino, raw_name, &info);
+                Ok(Ext4Node::from_info(&self.fs, &info))
+            }
+            None => {
+                self.fs
+                    .dentries
+                    .insert(self.ino.raw(), raw_name, Dentry::Negative);
+                Err(LinuxError::ENOENT)
+            }
+        }
     }
 
-    fn create(&self, name: &str, node_type: NodeType, attr: CreateAttr) -> VfsResult<NodeRef> {
+    fn create(&self, raw_name: &str, node_type: NodeType, attr: CreateAttr) -> VfsResult<NodeRef> {
         if self.node_type != NodeType::Directory {
             return Err(LinuxError::ENOTDIR);
         }
-        let name = file_name(name)?;
+        let name = file_name(raw_name)?;
         let context = Self::context(&attr);
         let permissions = Self::permissions(&attr)?;
-        let info = {
+        let node = {
             let mut mount = self.lock();
             if mount.lookup_child(self.ino, name).map_err(ext4_errno)?.is_some() {
                 return Err(LinuxError::EEXIST);
             }
-            match node_type {
+            let created = match node_type {
                 NodeType::Regular => mount.create_regular_file(context, self.ino, name, permissions),
                 NodeType::Directory => mount.create_directory(context, self.ino, name, permissions),
                 NodeType::Fifo => mount.create_special_inode(
@@ -594,32 +754,39 @@ impl VfsNode for Ext4Node {
                 // TODO: mknod of device nodes needs a device number argument.
                 NodeType::CharDevice | NodeType::BlockDevice => return Err(LinuxError::EPERM),
                 NodeType::Symlink => return Err(LinuxError::EINVAL),
+            };
+            let info = self.fs.checked_change(self.ino, raw_name, created)?;
+            if info.is_directory() {
+                self.fs.dentries.invalidate_directory(info.number.raw());
             }
-            .map_err(ext4_errno)?
+            self.fs.cache_positive(self.ino, raw_name, &info);
+            Ext4Node::from_info(&self.fs, &info)
         };
         self.forget_dir_positions();
-        Ok(Ext4Node::from_info(&self.fs, &info))
+        Ok(node)
     }
 
-    fn symlink(&self, name: &str, target: &str, attr: CreateAttr) -> VfsResult<NodeRef> {
+    fn symlink(&self, raw_name: &str, target: &str, attr: CreateAttr) -> VfsResult<NodeRef> {
         if self.node_type != NodeType::Directory {
             return Err(LinuxError::ENOTDIR);
         }
-        let name = file_name(name)?;
-        let info = {
+        let name = file_name(raw_name)?;
+        let node = {
             let mut mount = self.lock();
             if mount.lookup_child(self.ino, name).map_err(ext4_errno)?.is_some() {
                 return Err(LinuxError::EEXIST);
             }
-            mount
-                .create_symlink(Self::context(&attr), self.ino, name, target.as_bytes())
-                .map_err(ext4_errno)?
+            let created =
+                mount.create_symlink(Self::context(&attr), self.ino, name, target.as_bytes());
+            let info = self.fs.checked_change(self.ino, raw_name, created)?;
+            self.fs.cache_positive(self.ino, raw_name, &info);
+            Ext4Node::from_info(&self.fs, &info)
         };
         self.forget_dir_positions();
-        Ok(Ext4Node::from_info(&self.fs, &info))
+        Ok(node)
     }
 
-    fn link(&self, name: &str, target: &NodeRef) -> VfsResult<()> {
+    fn link(&self, raw_name: &str, target: &NodeRef) -> VfsResult<()> {
         if self.node_type != NodeType::Directory {
             return Err(LinuxError::ENOTDIR);
         }
@@ -627,25 +794,29 @@ impl VfsNode for Ext4Node {
         if target.node_type == NodeType::Directory {
             return Err(LinuxError::EPERM);
         }
-        let name = file_name(name)?;
+        let name = file_name(raw_name)?;
         {
             let mut mount = self.lock();
             if mount.lookup_child(self.ino, name).map_err(ext4_errno)?.is_some() {
                 return Err(LinuxError::EEXIST);
             }
-            mount
-                .hard_link(target.ino, self.ino, name)
-                .map_err(ext4_errno)?;
+            let linked = mount.hard_link(target.ino, self.ino, name);
+            self.fs.checked_change(self.ino, raw_name, linked)?;
+            let dentry = Dentry::Positive {
+                ino: target.ino.raw(),
+                node_type: target.node_type,
+            };
+            self.fs.dentries.insert(self.ino.raw(), raw_name, dentry);
         }
         self.forget_dir_positions();
         Ok(())
     }
 
-    fn remove(&self, name: &str, is_dir: bool) -> VfsResult<()> {
+    fn remove(&self, raw_name: &str, is_dir: bool) -> VfsResult<()> {
         if self.node_type != NodeType::Directory {
             return Err(LinuxError::ENOTDIR);
         }
-        let name = file_name(name)?;
+        let name = file_name(raw_name)?;
         {
             let mut mount = self.lock();
             let child = mount
@@ -657,11 +828,15 @@ impl VfsNode for Ext4Node {
                 (false, true) => return Err(LinuxError::EISDIR),
                 (true, true) => {
                     Self::ensure_empty_directory(&mut mount, child.number)?;
+                    self.fs.dentries.invalidate_directory(child.number.raw());
                     mount.remove_empty_directory(self.ino, name)
                 }
                 (false, false) => mount.unlink(self.ino, name),
-            }
-            .map_err(ext4_errno)?;
+            };
+            let outcome = self.fs.checked_change(self.ino, raw_name, outcome)?;
+            self.fs
+                .dentries
+                .insert(self.ino.raw(), raw_name, Dentry::Negative);
             if outcome.requires_reap() {
                 self.fs.release_inode(&mut mount, outcome.inode)?;
             }
@@ -712,9 +887,19 @@ impl VfsNode for Ext4Node {
                 }
                 _ => {}
             }
-            let outcome = mount
-                .rename(self.ino, old, new_dir.ino, new, options)
-                .map_err(ext4_errno)?;
+            // A replaced directory's inode is freed, and its number may be reused.
+            if let Some(target) = &target
+                && target.is_directory()
+                && !flags.contains(RenameFlags::EXCHANGE)
+            {
+                self.fs.dentries.invalidate_directory(target.number.raw());
+            }
+            let renamed = mount.rename(self.ino, old, new_dir.ino, new, options);
+            if renamed.is_err() {
+                self.fs.dentries.invalidate(new_dir.ino.raw(), new_name);
+            }
+            let outcome = self.fs.checked_change(self.ino, old_name, renamed)?;
+            self.cache_renamed(old_name, new_dir, new_name, &source, target.as_ref(), flags);
             if let Some(replaced) = outcome.replaced
                 && replaced.requires_reap() {
                     self.fs.release_inode(&mut mount, replaced.inode)?;

@@ -2,7 +2,8 @@
 //!
 //! The crate is `no_std` + `alloc` and builds on the host for tests. It
 //! provides:
-//! - a write-through LRU cache of disk blocks under ext4 ([`block_cache`]);
+//! - a write-through LRU cache of disk blocks under ext4 ([`block_cache`])
+//!   and a cache of its name lookups ([`dcache`]);
 //! - the node and file-system traits ([`VfsNode`], [`FileSystem`]) and their
 //!   implementations: ext4 through rsext4 ([`ext4`]), an in-memory [`tmpfs`]
 //!   and the device directory [`devfs`];
@@ -19,6 +20,7 @@ extern crate alloc;
 
 pub mod block_cache;
 pub mod context;
+pub mod dcache;
 pub mod devfs;
 pub mod ext4;
 pub mod fd;
@@ -36,6 +38,7 @@ pub use axerrno::LinuxError;
 pub use rsext4;
 pub use block_cache::BlockCache;
 pub use context::FsContext;
+pub use dcache::{DENTRY_CACHE_CAPACITY, Dentry, DentryCache, DentryCacheStats};
 pub use devfs::{CharDevice, EntropySource, create_devfs, mount_devfs};
 pub use ext4::{BlockDevice, Ext4Fs};
 pub use fd::FdTable;

@@ -238,7 +238,7 @@ impl MountTable {
     /// one when the path ends with `/`.
     pub fn resolve(&self, base: &Location, path: &str, follow_last: bool) -> VfsResult<Location> {
         check_path_length(path)?;
-        let mut location = base.clone();
+        let mut location = self.start_of(base, path);
         let mut links = 0;
         self.walk(&mut location, path, follow_last, &mut links)?;
         Ok(location)
@@ -265,7 +265,7 @@ impl MountTable {
         if name.len() > NAME_MAX {
             return Err(LinuxError::ENAMETOOLONG);
         }
-        let mut parent = base.clone();
+        let mut parent = self.start_of(base, dir_part);
         if !dir_part.is_empty() {
             let mut links = 0;
             self.walk(&mut parent, dir_part, true, &mut links)?;
@@ -287,6 +287,16 @@ impl MountTable {
         let mut links = 0;
         self.step(&mut location, name, false, &mut links)?;
         Ok(location)
+    }
+
+    /// Returns the location a walk of `path` starts from: the root for an
+    /// absolute path, without copying the steps of `base`, else `base`.
+    fn start_of(&self, base: &Location, path: &str) -> Location {
+        if path.starts_with('/') {
+            self.root()
+        } else {
+            base.clone()
+        }
     }
 
     fn walk(
