@@ -116,3 +116,23 @@ except OSError as err:
     print(errno.errorcode[err.errno])
 """)
     assert lines == ["ENOEXEC"]
+
+
+def test_failed_file_mmap_frees_its_pages(disk):
+    # A file mapping is populated at once. A 32 GiB one took every frame,
+    # failed with ENOMEM and kept the frames, so the next calls that needed
+    # a page (an ext4 pwrite64 reading its buffer) failed with ENOMEM too.
+    lines = run_script(disk, """
+def free_mib():
+    info = ctypes.create_string_buffer(128)
+    call(179, ctypes.addressof(info))
+    return int.from_bytes(info.raw[40:48], "little") >> 20
+
+fd = os.open("/tmp/fuzz-file", os.O_RDWR | os.O_CREAT, 0o644)
+before = free_mib()
+print("mmap", call(222, 0, 32 << 30, 3, 1, fd, 0x2000) == -errno.ENOMEM)
+print("freed", before - free_mib() < 16)
+buffer = ctypes.create_string_buffer(b"y" * 12269)
+print("pwrite64", call(68, fd, ctypes.addressof(buffer), 12269, 225280))
+""")
+    assert lines == ["mmap True", "freed True", "pwrite64 12269"]

@@ -142,6 +142,9 @@ impl MappingBackend for Backend {
     type Flags = MappingFlags;
     type PageTable = PageTable;
 
+    /// Maps `[start, start + size)`. When a populated mapping runs out of
+    /// frames, the pages mapped so far are unmapped and freed again: the
+    /// caller adds no area on failure, so nothing else would free them.
     fn map(&self, start: VirtAddr, size: usize, prot: MappingFlags, pt: &mut PageTable) -> bool {
         if !self.populate {
             // Lazy pages get their frame in `AddrSpace::populate_page`.
@@ -150,6 +153,8 @@ impl MappingBackend for Backend {
         let mut cursor = pt.cursor();
         for vaddr in PageIter4K::new(start, start + size).unwrap() {
             let Some(frame) = alloc_zeroed_frame() else {
+                drop(cursor);
+                self.unmap(start, vaddr - start, pt);
                 return false;
             };
             if cursor
@@ -157,6 +162,8 @@ impl MappingBackend for Backend {
                 .is_err()
             {
                 dealloc_frame(frame);
+                drop(cursor);
+                self.unmap(start, vaddr - start, pt);
                 return false;
             }
             if self.shared {

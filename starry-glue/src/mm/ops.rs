@@ -58,6 +58,11 @@ fn total_ram() -> usize {
     (allocator.available_pages() + allocator.used_pages()) * PAGE_SIZE_4K
 }
 
+/// Bytes the page allocator can still hand out.
+fn free_memory() -> usize {
+    axalloc::global_allocator().available_pages() * PAGE_SIZE_4K
+}
+
 /// brk: moves the program break to `addr` and returns the new break, or the
 /// current one when `addr` is below the heap start or memory is short (Linux
 /// reports failure this way).
@@ -153,6 +158,11 @@ pub fn mmap(
     // but not with other mappings of the same file, and writes to it do not
     // reach the file.
     let populate = file.is_some();
+    // A file mapping is populated at once. One larger than the free memory
+    // cannot be, and trying would take every frame before it failed.
+    if populate && len > free_memory() {
+        return Err(LinuxError::ENOMEM);
+    }
     let backend = if map_type == MmapFlags::PRIVATE {
         Backend::new(populate)
     } else {
