@@ -45,6 +45,13 @@ def blocked():
 
 def reap(pid):
     os.waitpid(pid, 0)
+
+def error_name(call, *args):
+    try:
+        call(*args)
+        return "ok"
+    except OSError as error:
+        return errno.errorcode[error.errno]
 """
 
 RESTART_READ = HELPERS + r"""
@@ -121,6 +128,58 @@ reap(child)
 """
 
 
+TIMERS = HELPERS + r"""
+alarms = []
+signal.signal(signal.SIGALRM, lambda sig, frame: alarms.append(time.monotonic()))
+
+# A one-shot timer ends pause() with its SIGALRM.
+start = time.monotonic()
+print("setitimer old", signal.setitimer(signal.ITIMER_REAL, 0.3))
+signal.pause()
+print("one-shot fired", len(alarms), 0.25 <= alarms[0] - start < 3)
+print("after expiry", signal.getitimer(signal.ITIMER_REAL))
+
+# A periodic timer keeps firing until it is disarmed.
+alarms.clear()
+signal.setitimer(signal.ITIMER_REAL, 0.2, 0.2)
+value, interval = signal.getitimer(signal.ITIMER_REAL)
+print("armed", 0 < value <= 0.2, interval)
+while len(alarms) < 3:
+    time.sleep(0.05)
+old_value, old_interval = signal.setitimer(signal.ITIMER_REAL, 0)
+print("disarmed", old_interval, signal.getitimer(signal.ITIMER_REAL))
+count = len(alarms)
+time.sleep(0.5)
+print("stopped", len(alarms) == count)
+
+# alarm() is setitimer in musl.
+signal.alarm(1)
+print("alarm left", signal.alarm(0))
+print("bad timer", error_name(signal.setitimer, 7, 1.0))
+"""
+
+SIGWAIT = HELPERS + r"""
+signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGUSR1, signal.SIGCHLD])
+os.kill(os.getpid(), signal.SIGUSR1)
+print("pending", signal.sigpending() == {signal.SIGUSR1})
+info = signal.sigwaitinfo([signal.SIGUSR1])
+print("sigwaitinfo", info.si_signo, info.si_code, info.si_pid == os.getpid())
+print("nothing pending", signal.sigpending())
+
+# A signal sent while the thread waits.
+child = signal_later(0.5)
+info = signal.sigtimedwait([signal.SIGUSR1], 30)
+print("from child", info.si_signo, info.si_pid == child)
+# SIGCHLD is ignored by default, but a blocked one stays pending.
+info = signal.sigtimedwait([signal.SIGCHLD], 30)
+print("child exit", info.si_signo, info.si_code == os.CLD_EXITED, info.si_pid == child)
+reap(child)
+
+print("timed out", signal.sigtimedwait([signal.SIGUSR2], 0.2))
+print("caught", caught)
+"""
+
+
 def compare_with_linux(script: str, disk) -> list[str]:
     linux = run_reference("-c", script)
     assert linux.status == 0, linux.stderr
@@ -157,3 +216,25 @@ def test_ppoll_and_pselect_install_mask(disk):
     assert "ppoll blocked 1" in lines
     assert "caught [10] blocked after False" in lines
     assert "pselect unblocked EINTR" in lines
+
+
+def test_interval_timers_match_linux(disk):
+    lines = compare_with_linux(TIMERS, disk)
+    assert "setitimer old (0.0, 0.0)" in lines
+    assert "one-shot fired 1 True" in lines
+    assert "after expiry (0.0, 0.0)" in lines
+    assert "armed True 0.2" in lines
+    assert "stopped True" in lines
+    assert "alarm left 1" in lines
+    assert "bad timer EINVAL" in lines
+
+
+def test_sigwait_and_sigpending_match_linux(disk):
+    lines = compare_with_linux(SIGWAIT, disk)
+    assert "pending True" in lines
+    assert "sigwaitinfo 10 0 True" in lines
+    assert "nothing pending set()" in lines
+    assert "from child 10 True" in lines
+    assert "child exit 17 True True" in lines
+    assert "timed out None" in lines
+    assert "caught []" in lines

@@ -59,6 +59,7 @@ fn init_interrupts() {
     axhal::irq::register(axhal::time::irq_num(), || {
         update_timer();
         axtask::on_timer_tick();
+        starry_glue::process::itimer::on_timer_tick(axhal::time::monotonic_time_nanos());
         TIME_SLICE_ENDED.store(true, Ordering::Relaxed);
     });
     if let Some(irq) = axhal::console::irq_num() {

@@ -5,10 +5,11 @@ use core::time::Duration;
 
 use axhal::time::{monotonic_time_nanos, wall_time_nanos};
 use syscall_abi::{
-    LinuxError, SysResult, SyscallContext, TimeSyscalls, Timespec, Timeval, Timezone, Tms, UserIn, UserOut,
+    Itimerval, LinuxError, SysResult, SyscallContext, TimeSyscalls, Timespec, Timeval, Timezone, Tms, UserIn,
+    UserOut,
 };
 
-use crate::Handler;
+use crate::{Handler, process::itimer};
 
 const NANOS_PER_SEC: u64 = 1_000_000_000;
 
@@ -115,6 +116,28 @@ impl Handler {
 }
 
 impl TimeSyscalls for Handler {
+    fn sys_getitimer(&mut self, which: i32, curr_value: UserOut<Itimerval>) -> SysResult<()> {
+        let value = itimer::get(self.process(), which)?;
+        curr_value.write(self.mem(), &value)
+    }
+
+    fn sys_setitimer(
+        &mut self,
+        which: i32,
+        new_value: Option<UserIn<Itimerval>>,
+        old_value: Option<UserOut<Itimerval>>,
+    ) -> SysResult<()> {
+        let new = match new_value {
+            Some(pointer) => pointer.read(self.mem())?,
+            None => Itimerval::default(),
+        };
+        let old = itimer::set(self.process(), which, &new)?;
+        if let Some(pointer) = old_value {
+            pointer.write(self.mem(), &old)?;
+        }
+        Ok(())
+    }
+
     fn sys_nanosleep(&mut self, duration: UserIn<Timespec>, rem: Option<UserOut<Timespec>>) -> SysResult<()> {
         let request = timespec_to_duration(&duration.read(self.mem())?)?;
         self.sleep(CLOCK_MONOTONIC, false, request, rem)

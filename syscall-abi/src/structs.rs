@@ -79,6 +79,44 @@ pub struct Timeval {
     pub tv_usec: i64,
 }
 
+/// `struct itimerval` of `getitimer` and `setitimer`.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
+#[repr(C)]
+pub struct Itimerval {
+    /// The period after the first expiry; zero for a one-shot timer.
+    pub it_interval: Timeval,
+    /// The time until the next expiry; zero when the timer is off.
+    pub it_value: Timeval,
+}
+
+/// `siginfo_t` (128 bytes on 64-bit Linux): the signal, its errno and code,
+/// then a union whose first fields are the sender's pid and uid for kill
+/// and tgkill, or the fault address for faults.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[repr(C)]
+pub struct Siginfo {
+    pub si_signo: i32,
+    pub si_errno: i32,
+    pub si_code: i32,
+    pub _pad: i32,
+    /// The union: `si_pid` and `si_uid` (two `i32`s) or `si_addr`.
+    pub fields: [u64; 14],
+}
+
+impl Default for Siginfo {
+    fn default() -> Self {
+        Self {
+            si_signo: 0,
+            si_errno: 0,
+            si_code: 0,
+            _pad: 0,
+            fields: [0; 14],
+        }
+    }
+}
+
 /// `struct timezone` of `gettimeofday`.
 #[derive(
     Debug, Clone, Copy, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
@@ -355,6 +393,8 @@ pub const SOCKADDR_STORAGE_LEN: usize = 128;
 const _: () = assert!(size_of::<Stat>() == 128);
 const _: () = assert!(size_of::<Timespec>() == 16);
 const _: () = assert!(size_of::<Timeval>() == 16);
+const _: () = assert!(size_of::<Itimerval>() == 32);
+const _: () = assert!(size_of::<Siginfo>() == 128);
 const _: () = assert!(size_of::<TimespecPair>() == 32);
 const _: () = assert!(size_of::<FdPair>() == 8);
 const _: () = assert!(size_of::<Timezone>() == 8);

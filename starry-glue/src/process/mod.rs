@@ -9,6 +9,8 @@ pub mod fork;
 #[cfg(target_os = "none")]
 mod futex;
 #[cfg(target_os = "none")]
+pub mod itimer;
+#[cfg(target_os = "none")]
 pub mod signal;
 #[cfg(target_os = "none")]
 mod state;

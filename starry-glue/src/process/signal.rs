@@ -21,6 +21,7 @@ use super::{ExitStatus, NSIG, SS_DISABLE, Thread, current_thread, exit_current_p
 type SysResult<T = ()> = Result<T, LinuxError>;
 
 pub const SIGKILL: u32 = 9;
+pub const SIGCHLD: u32 = 17;
 pub const SIGSEGV: u32 = 11;
 pub const SIGSTOP: u32 = 19;
 
@@ -44,6 +45,9 @@ pub const SI_USER: i32 = 0;
 pub const SI_TKILL: i32 = -6;
 pub const SEGV_MAPERR: i32 = 1;
 pub const ILL_ILLOPC: i32 = 1;
+/// `si_code` values of SIGCHLD: the child exited or a signal killed it.
+pub const CLD_EXITED: i32 = 1;
+pub const CLD_KILLED: i32 = 2;
 
 /// Layout of the frame, in bytes (Linux 6.1, arm64).
 const SIGINFO_SIZE: usize = 128;
@@ -118,9 +122,10 @@ pub fn interrupted(restart: Restart) -> LinuxError {
 /// Wakes the threads waiting in rt_sigsuspend when a signal is sent.
 static SIGNAL_SENT: WaitQueue = WaitQueue::new();
 
-/// How often a thread in rt_sigsuspend checks for signals that
-/// [`request_group_signal`] asked for from an interrupt handler, which does
-/// not wake [`SIGNAL_SENT`].
+/// How often a thread in rt_sigsuspend or rt_sigtimedwait checks for
+/// signals that [`request_group_signal`] asked for from an interrupt
+/// handler, and for expired interval timers, neither of which wakes
+/// [`SIGNAL_SENT`].
 const SUSPEND_CHECK_INTERVAL: Duration = Duration::from_millis(10);
 
 /// Installs `mask` for the length of a wait (rt_sigsuspend and the `p`
@@ -154,6 +159,59 @@ pub fn suspend(thread: &Thread, mask: u64) -> LinuxError {
     interrupted(Restart::UnlessHandler)
 }
 
+/// rt_sigpending: the signals pending on `thread` that it blocks.
+pub fn pending_blocked(thread: &Thread) -> u64 {
+    let pending = thread.pending.lock();
+    let raised = (1..=NSIG as u32)
+        .filter(|&sig| pending[sig as usize - 1].is_some())
+        .fold(0, |set, sig| set | bit(sig));
+    raised & thread.sigmask()
+}
+
+/// rt_sigtimedwait: takes the lowest pending signal of `wanted` (SIGKILL
+/// and SIGSTOP left out), waiting until one comes or `timeout` passes
+/// (`EAGAIN`). Another signal that runs a handler ends the wait with
+/// `EINTR`, which Linux never restarts.
+pub fn wait_for_signal(thread: &Thread, wanted: u64, timeout: Option<Duration>) -> Result<(u32, SigInfo), LinuxError> {
+    let wanted = wanted & !(bit(SIGKILL) | bit(SIGSTOP));
+    let deadline = timeout.map(|timeout| axhal::time::monotonic_time_nanos().saturating_add(timeout.as_nanos() as u64));
+    loop {
+        raise_requested_signals();
+        let taken = {
+            let mut pending = thread.pending.lock();
+            (1..=NSIG as u32)
+                .filter(|&sig| wanted & bit(sig) != 0)
+                .find_map(|sig| pending[sig as usize - 1].take().map(|info| (sig, info)))
+        };
+        if let Some(taken) = taken {
+            return Ok(taken);
+        }
+        if has_pending_signal() {
+            return Err(interrupted(Restart::Never));
+        }
+        let now = axhal::time::monotonic_time_nanos();
+        let step = match deadline {
+            Some(deadline) if now >= deadline => return Err(LinuxError::EAGAIN),
+            Some(deadline) => Duration::from_nanos(deadline - now).min(SUSPEND_CHECK_INTERVAL),
+            None => SUSPEND_CHECK_INTERVAL,
+        };
+        SIGNAL_SENT.wait_timeout(step);
+    }
+}
+
+/// The `siginfo_t` of signal `sig` as rt_sigtimedwait returns it.
+pub fn siginfo(sig: u32, info: SigInfo) -> syscall_abi::Siginfo {
+    let mut fields = [0u64; 14];
+    // si_pid (with si_uid 0 above it) or si_addr.
+    fields[0] = info.value as u64;
+    syscall_abi::Siginfo {
+        si_signo: sig as i32,
+        si_code: info.code,
+        fields,
+        ..Default::default()
+    }
+}
+
 /// `si_code` of a signal the kernel sends.
 pub const SI_KERNEL: i32 = 0x80;
 
@@ -174,6 +232,7 @@ pub fn request_group_signal(pgid: u32, sig: u32) {
 }
 
 fn raise_requested_signals() {
+    super::itimer::raise_expired();
     let signals = REQUESTED_SIGNALS.swap(0, Ordering::AcqRel);
     if signals == 0 {
         return;
@@ -213,7 +272,11 @@ pub fn send_signal(thread: &Thread, sig: u32, info: SigInfo) {
         exit_current_process(ExitStatus::Signal(sig));
     }
     let action = thread.process.sigactions.lock()[sig as usize - 1];
-    if action.handler == SIG_IGN || (action.handler == SIG_DFL && DEFAULT_IGNORED.contains(&sig)) {
+    let ignored = action.handler == SIG_IGN || (action.handler == SIG_DFL && DEFAULT_IGNORED.contains(&sig));
+    // As on Linux, a blocked signal stays pending even when ignored: the
+    // action may change before it is unblocked, and rt_sigtimedwait takes
+    // it either way.
+    if ignored && thread.sigmask() & bit(sig) == 0 {
         return;
     }
     thread.pending.lock()[sig as usize - 1] = Some(info);

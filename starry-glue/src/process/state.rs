@@ -149,6 +149,8 @@ pub struct Process {
     /// exited, which lets its parent continue.
     pub vfork_done: AtomicBool,
     pub vfork_wait: WaitQueue,
+    /// ITIMER_REAL, ITIMER_VIRTUAL and ITIMER_PROF; a fork starts without.
+    pub itimers: Mutex<[super::itimer::IntervalTimer; super::itimer::ITIMER_COUNT]>,
 }
 
 impl Process {
@@ -178,6 +180,7 @@ impl Process {
             child_exit: WaitQueue::new(),
             vfork_done: AtomicBool::new(false),
             vfork_wait: WaitQueue::new(),
+            itimers: Mutex::new([super::itimer::IntervalTimer::default(); super::itimer::ITIMER_COUNT]),
         })
     }
 
@@ -375,6 +378,7 @@ pub fn exit_current_process(status: ExitStatus) -> ! {
         axtask::exit(0)
     }
     kill_other_threads(&thread);
+    *process.itimers.lock() = Default::default();
     if process.pid == 1 {
         drop(thread);
         drop(process);
@@ -392,6 +396,18 @@ pub fn exit_current_process(status: ExitStatus) -> ! {
     process.vfork_wait.notify_all(false);
     if let Some(parent) = find_process(process.ppid) {
         parent.child_exit.notify_all(false);
+        // The parent learns of the exit by SIGCHLD too, which fork and
+        // vfork children send on Linux.
+        // NOTE: a parent whose SIGCHLD action is SIG_IGN still has to reap
+        // the child; Linux reaps it at once.
+        let info = super::signal::SigInfo {
+            code: match status {
+                ExitStatus::Code(_) => super::signal::CLD_EXITED,
+                ExitStatus::Signal(_) => super::signal::CLD_KILLED,
+            },
+            value: process.pid as usize,
+        };
+        let _ = super::fork::kill_process(parent.pid, super::signal::SIGCHLD, info);
     }
     unregister_thread(axtask::current().id().as_u64());
     drop(thread);

@@ -5,8 +5,8 @@
 use core::{convert::Infallible, sync::atomic::Ordering, time::Duration};
 
 use syscall_abi::{
-    CloneFlags, LinuxError, ProcessSyscalls, Rlimit, Rusage, Sigaction, SignalStack, Sigset, SysResult,
-    SyscallContext, Timeval, UserIn, UserOut, UserOutBytes, WaitOptions,
+    CloneFlags, LinuxError, ProcessSyscalls, Rlimit, Rusage, Sigaction, Siginfo, SignalStack, Sigset,
+    SysResult, SyscallContext, Timespec, Timeval, UserIn, UserOut, UserOutBytes, WaitOptions,
 };
 
 use super::{
@@ -398,6 +398,33 @@ impl ProcessSyscalls for Handler {
             };
         }
         Ok(())
+    }
+
+    fn sys_rt_sigpending(&mut self, set: UserOutBytes, sigsetsize: usize) -> SysResult<()> {
+        let pending = signal::pending_blocked(self.thread()).to_ne_bytes();
+        set.write_from(self.mem(), 0, &pending[..sigsetsize])
+    }
+
+    fn sys_rt_sigtimedwait(
+        &mut self,
+        set: UserIn<Sigset>,
+        info: Option<UserOut<Siginfo>>,
+        timeout: Option<UserIn<Timespec>>,
+        sigsetsize: usize,
+    ) -> SysResult<isize> {
+        if sigsetsize != 8 {
+            return Err(LinuxError::EINVAL);
+        }
+        let wanted = set.read(self.mem())?;
+        let timeout = match timeout {
+            Some(pointer) => Some(crate::time::timespec_to_duration(&pointer.read(self.mem())?)?),
+            None => None,
+        };
+        let (sig, details) = signal::wait_for_signal(self.thread(), wanted, timeout)?;
+        if let Some(info) = info {
+            info.write(self.mem(), &signal::siginfo(sig, details))?;
+        }
+        Ok(sig as isize)
     }
 
     fn sys_rt_sigprocmask(

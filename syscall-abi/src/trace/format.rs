@@ -16,8 +16,8 @@ use crate::decode::FromArg;
 use crate::{
     AtFlags, CloneFlags, Dup3Flags, EpollCreateFlags, EventFdFlags, FdPair, GetrandomFlags,
     LinuxError, MmapFlags, MmapProt, MremapFlags, MsyncFlags, OpenFlags, PATH_MAX, PipeFlags,
-    Pollfd, RenameFlags, RetKind, Rlimit, SaFlags, Sigaction, SockFlags, Stat, StatxMask,
-    Timespec, TimespecPair, Timeval, UserMemory, Utsname, WaitOptions,
+    Itimerval, Pollfd, RenameFlags, RetKind, Rlimit, SaFlags, Sigaction, Siginfo, SockFlags,
+    Stat, StatxMask, Timespec, TimespecPair, Timeval, UserMemory, Utsname, WaitOptions,
 };
 
 /// Bytes of a data buffer shown before `...` (strace's default `-s 32`).
@@ -812,6 +812,45 @@ impl TraceValue for TimespecPair {
 impl TraceValue for Timeval {
     fn write_value(&self, out: &mut dyn Write) -> fmt::Result {
         write!(out, "{{tv_sec={}, tv_usec={}}}", self.tv_sec, self.tv_usec)
+    }
+}
+
+impl TraceValue for Itimerval {
+    fn write_value(&self, out: &mut dyn Write) -> fmt::Result {
+        out.write_str("{it_interval=")?;
+        self.it_interval.write_value(out)?;
+        out.write_str(", it_value=")?;
+        self.it_value.write_value(out)?;
+        out.write_char('}')
+    }
+}
+
+/// strace's names of the `si_code` values the kernel sends.
+const SI_CODES: NamedValues = &[(0, "SI_USER"), (0x80, "SI_KERNEL"), (-6, "SI_TKILL")];
+/// The `si_code` names of SIGCHLD, whose positive codes mean other things
+/// for other signals.
+const CLD_CODES: NamedValues = &[(1, "CLD_EXITED"), (2, "CLD_KILLED")];
+const SIGCHLD: i32 = 17;
+
+impl TraceValue for Siginfo {
+    /// strace's form for a signal from kill or tgkill:
+    /// `{si_signo=SIGUSR1, si_code=SI_USER, si_pid=2, si_uid=0}`.
+    fn write_value(&self, out: &mut dyn Write) -> fmt::Result {
+        out.write_str("{si_signo=")?;
+        signal(out, self.si_signo as usize)?;
+        out.write_str(", si_code=")?;
+        let child = self.si_signo == SIGCHLD && self.si_code > 0;
+        let names = if child { CLD_CODES } else { SI_CODES };
+        match names.iter().find(|(value, _)| *value == i64::from(self.si_code)) {
+            Some((_, name)) => out.write_str(name)?,
+            None => write!(out, "{}", self.si_code)?,
+        }
+        if self.si_code == 0 || self.si_code == -6 || child {
+            let pid = self.fields[0] as u32;
+            let uid = (self.fields[0] >> 32) as u32;
+            write!(out, ", si_pid={pid}, si_uid={uid}")?;
+        }
+        out.write_char('}')
     }
 }
 
