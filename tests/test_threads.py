@@ -41,3 +41,32 @@ def test_exit_group_ends_all_threads(disk):
         assert f"round {round} exit status 3" in ours.lines
     assert "parent runs True" in ours.lines
     assert ours.lines[-4:] == linux.lines[-4:]
+
+
+SIGWAIT_FROM_THREAD = r"""
+import os, signal, threading, time
+
+# Every thread blocks SIGUSR1; a second thread sends it to the process while
+# the main thread waits for it in sigwait.
+signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGUSR1])
+
+def kill_later():
+    time.sleep(1)
+    os.kill(os.getpid(), signal.SIGUSR1)
+
+killer = threading.Thread(target=kill_later)
+killer.start()
+print("sigwait", signal.sigwait([signal.SIGUSR1]))
+killer.join()
+print("pending after", signal.sigpending())
+"""
+
+
+def test_process_signal_reaches_waiting_thread(disk):
+    linux = run_reference("-c", SIGWAIT_FROM_THREAD)
+    assert linux.status == 0, linux.stderr
+    ours = run_kernel("-c", SIGWAIT_FROM_THREAD, disk=disk, timeout=120)
+    assert ours.status == 0, ours.stdout[-2000:]
+    assert "sigwait 10" in ours.lines
+    assert "pending after set()" in ours.lines
+    assert ours.lines[-2:] == linux.lines[-2:]

@@ -330,9 +330,15 @@ pub fn kill_process(pid: u32, sig: u32, info: signal::SigInfo) -> SysResult {
         // A zombie takes no more signals.
         return Ok(());
     }
-    let thread = super::find_thread(pid, pid).ok_or(LinuxError::ESRCH)?;
-    if sig != 0 {
-        signal::send_signal(&thread, sig, info);
+    if sig == 0 {
+        return match super::process_threads(pid).is_empty() {
+            true => Err(LinuxError::ESRCH),
+            false => Ok(()),
+        };
     }
-    Ok(())
+    if signal::send_process_signal(pid, sig, info) {
+        Ok(())
+    } else {
+        Err(LinuxError::ESRCH)
+    }
 }

@@ -16,7 +16,7 @@ use axerrno::LinuxError;
 use axhal::context::TrapFrame;
 use axtask::WaitQueue;
 
-use super::{ExitStatus, NSIG, SS_DISABLE, Thread, current_thread, exit_current_process, find_thread};
+use super::{ExitStatus, NSIG, SS_DISABLE, Thread, current_thread, exit_current_process};
 
 type SysResult<T = ()> = Result<T, LinuxError>;
 
@@ -174,6 +174,13 @@ pub fn pending_blocked(thread: &Thread) -> u64 {
 /// `EINTR`, which Linux never restarts.
 pub fn wait_for_signal(thread: &Thread, wanted: u64, timeout: Option<Duration>) -> Result<(u32, SigInfo), LinuxError> {
     let wanted = wanted & !(bit(SIGKILL) | bit(SIGSTOP));
+    thread.sigwait_set.store(wanted, Ordering::Relaxed);
+    let result = wait_for_signal_in(thread, wanted, timeout);
+    thread.sigwait_set.store(0, Ordering::Relaxed);
+    result
+}
+
+fn wait_for_signal_in(thread: &Thread, wanted: u64, timeout: Option<Duration>) -> Result<(u32, SigInfo), LinuxError> {
     let deadline = timeout.map(|timeout| axhal::time::monotonic_time_nanos().saturating_add(timeout.as_nanos() as u64));
     loop {
         raise_requested_signals();
@@ -243,13 +250,39 @@ fn raise_requested_signals() {
         if process.exit_status.lock().is_some() {
             continue;
         }
-        let Some(thread) = find_thread(process.pid, process.pid) else {
-            continue;
-        };
         for sig in (1..=NSIG as u32).filter(|&sig| signals & bit(sig) != 0) {
-            send_signal(&thread, sig, info);
+            send_process_signal(process.pid, sig, info);
         }
     }
+}
+
+/// Sends `sig` to process `pid`, as kill does, and returns whether the
+/// process has a thread. Linux queues such a signal for the whole process
+/// and lets any thread take it; here it goes to one thread, chosen in
+/// Linux's order of preference: the calling thread when it belongs to the
+/// process and does not block `sig`, a thread in rt_sigtimedwait for `sig`,
+/// a thread that does not block it, else the main thread.
+///
+/// NOTE: when every thread blocks `sig`, only the main thread can take it
+/// later, where Linux lets the first thread that unblocks or waits for it.
+pub fn send_process_signal(pid: super::Pid, sig: u32, info: SigInfo) -> bool {
+    let threads = super::process_threads(pid);
+    let Some(main) = threads.first() else {
+        return false;
+    };
+    let blocks = |thread: &Thread| sig != SIGKILL && thread.sigmask() & bit(sig) != 0;
+    let current = super::try_current_thread().filter(|thread| thread.process.pid == pid && !blocks(thread));
+    let target = current
+        .or_else(|| {
+            threads
+                .iter()
+                .find(|thread| thread.sigwait_set.load(Ordering::Relaxed) & bit(sig) != 0)
+                .cloned()
+        })
+        .or_else(|| threads.iter().find(|thread| !blocks(thread)).cloned())
+        .unwrap_or_else(|| main.clone());
+    send_signal(&target, sig, info);
+    true
 }
 
 /// Returns whether the current thread has a pending signal that is not

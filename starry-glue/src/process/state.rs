@@ -213,6 +213,9 @@ pub struct Thread {
     /// The restart rule of the current syscall, set when it ends with
     /// `EINTR` because of a signal (see [`super::signal::Restart`]).
     pub restart: Mutex<Option<super::signal::Restart>>,
+    /// The signals that the thread waits for in rt_sigtimedwait; 0 when it
+    /// does not wait. A signal sent to the process goes to such a thread.
+    pub sigwait_set: AtomicU64,
 }
 
 impl Thread {
@@ -230,6 +233,7 @@ impl Thread {
             pending: Mutex::new([None; NSIG]),
             saved_sigmask: Mutex::new(None),
             restart: Mutex::new(None),
+            sigwait_set: AtomicU64::new(0),
         })
     }
 
@@ -276,6 +280,18 @@ pub fn threads_of(pid: Pid) -> usize {
         .values()
         .filter(|thread| thread.process.pid == pid)
         .count()
+}
+
+/// Returns the threads of process `pid`, its main thread first.
+pub fn process_threads(pid: Pid) -> Vec<Arc<Thread>> {
+    let mut threads: Vec<Arc<Thread>> = THREADS
+        .lock()
+        .values()
+        .filter(|thread| thread.process.pid == pid)
+        .cloned()
+        .collect();
+    threads.sort_by_key(|thread| thread.tid != pid);
+    threads
 }
 
 /// Returns the thread `tid` of process `pid`.

@@ -93,9 +93,10 @@ impl Handler {
         super::find_process(pid as u32).ok_or(LinuxError::ESRCH)
     }
 
-    /// Sends `sig` to the calling thread with `si_code` `code`; it is
-    /// delivered when the syscall returns. Signal 0 only checks that the
-    /// target exists.
+    /// Sends `sig` to the calling process with `si_code` `code`. The
+    /// calling thread takes it unless it blocks it; then it is delivered
+    /// when the syscall returns. Signal 0 only checks that the target
+    /// exists.
     fn signal_self(&mut self, sig: i32, code: i32) -> SysResult<()> {
         if sig == 0 {
             return Ok(());
@@ -105,7 +106,7 @@ impl Handler {
             code,
             value: self.process().pid as usize,
         };
-        signal::send_signal(self.thread(), sig as u32, info);
+        signal::send_process_signal(self.process().pid, sig as u32, info);
         Ok(())
     }
 
