@@ -70,3 +70,24 @@ def test_process_signal_reaches_waiting_thread(disk):
     assert "sigwait 10" in ours.lines
     assert "pending after set()" in ours.lines
     assert ours.lines[-2:] == linux.lines[-2:]
+
+
+EXEC_WITH_THREADS = r"""
+import os, sys, threading, time
+
+def busy():
+    while True:
+        pass
+
+for _ in range(2):
+    threading.Thread(target=busy, daemon=True).start()
+time.sleep(0.2)
+os.execv(sys.executable, [sys.executable, "-c", "import time; time.sleep(0.5); print('new program ran')"])
+"""
+
+
+def test_execve_ends_other_threads(disk):
+    # Kernel only: the Linux reference (qemu-user) cannot execve Python.
+    run = run_kernel("-c", EXEC_WITH_THREADS, disk=disk, timeout=120)
+    assert run.status == 0, run.stdout[-2000:]
+    assert "new program ran" in run.lines

@@ -208,7 +208,11 @@ fn exec_frame(tf: &mut TrapFrame) -> SysResult {
 
     let (path, args) = resolve_interpreter(&process.fs.lock(), path, argv)?;
 
-    // The point of no return: the old program's memory goes away.
+    // The point of no return: the other threads leave, and the old
+    // program's memory goes away.
+    // NOTE: a thread other than the main one keeps its own id after
+    // execve, where Linux gives it the process id.
+    super::end_other_threads(&thread);
     let mut random = [0u8; 16];
     crate::misc::fill_random(&mut random);
     let loaded = {

@@ -293,6 +293,9 @@ pub fn has_pending_signal() -> bool {
     let Some(thread) = super::try_current_thread() else {
         return false;
     };
+    if thread.exit_requested.load(Ordering::Acquire) {
+        return true;
+    }
     let mask = thread.sigmask();
     let pending = thread.pending.lock();
     (1..=NSIG as u32).any(|sig| pending[sig as usize - 1].is_some() && (sig == SIGKILL || mask & bit(sig) == 0))
@@ -370,6 +373,10 @@ fn deliver(tf: &mut TrapFrame, syscall_x0: Option<u64>) {
     let Some(thread) = super::try_current_thread() else {
         return;
     };
+    if thread.exit_requested.load(Ordering::Acquire) {
+        drop(thread);
+        super::leave_current_thread();
+    }
     let eintr = (LinuxError::EINTR.code() as i64).wrapping_neg() as u64;
     let restart = thread.restart.lock().take();
     let restart = match (restart, syscall_x0) {

@@ -216,6 +216,9 @@ pub struct Thread {
     /// The signals that the thread waits for in rt_sigtimedwait; 0 when it
     /// does not wait. A signal sent to the process goes to such a thread.
     pub sigwait_set: AtomicU64,
+    /// Set when another thread ended the process or ran execve: the thread
+    /// leaves on its next return to user mode, and its waits end at once.
+    pub exit_requested: AtomicBool,
 }
 
 impl Thread {
@@ -234,6 +237,7 @@ impl Thread {
             saved_sigmask: Mutex::new(None),
             restart: Mutex::new(None),
             sigwait_set: AtomicU64::new(0),
+            exit_requested: AtomicBool::new(false),
         })
     }
 
@@ -255,22 +259,22 @@ pub fn unregister_thread(task_id: u64) -> Option<Arc<Thread>> {
     THREADS.lock().remove(&task_id)
 }
 
-/// Makes SIGKILL pending on every thread of `thread`'s process but
-/// `thread` itself.
-fn kill_other_threads(thread: &Thread) {
-    let others: Vec<Arc<Thread>> = THREADS
-        .lock()
-        .values()
-        .filter(|other| other.process.pid == thread.process.pid && other.tid != thread.tid)
-        .cloned()
-        .collect();
-    let info = super::signal::SigInfo {
-        code: super::signal::SI_KERNEL,
-        value: 0,
-    };
-    for other in others {
-        other.pending.lock()[super::signal::SIGKILL as usize - 1] = Some(info);
+/// Makes every thread of `thread`'s process but `thread` itself leave, as
+/// exit_group and execve do on Linux: each leaves on its next return to
+/// user mode (`signal::deliver_pending`), and a wait it is in ends at once.
+pub fn end_other_threads(thread: &Thread) {
+    for other in process_threads(thread.process.pid) {
+        if other.tid != thread.tid {
+            other.exit_requested.store(true, Ordering::Release);
+        }
     }
+}
+
+/// Ends the current thread without touching its process: for a thread
+/// whose process ended or ran execve in another thread.
+pub fn leave_current_thread() -> ! {
+    unregister_thread(axtask::current().id().as_u64());
+    axtask::exit(0)
 }
 
 /// Returns the number of threads of process `pid`.
@@ -369,8 +373,8 @@ pub fn remove_process(pid: Pid) {
 /// Ends the current process with `status`. init's end runs the init-exit
 /// hook (sync the disks, end QEMU). Any other process closes its files,
 /// frees its memory and stays a zombie until its parent reaps it. The
-/// other threads get SIGKILL, as exit_group gives them on Linux, and leave
-/// on their next return to user mode or when their wait sees the signal.
+/// other threads leave on their next return to user mode
+/// ([`end_other_threads`]).
 ///
 /// NOTE: the children of an exiting process are not handed to init, so
 /// nobody reaps them once they exit.
@@ -393,7 +397,7 @@ pub fn exit_current_process(status: ExitStatus) -> ! {
         drop(process);
         axtask::exit(0)
     }
-    kill_other_threads(&thread);
+    end_other_threads(&thread);
     *process.itimers.lock() = Default::default();
     if process.pid == 1 {
         drop(thread);
