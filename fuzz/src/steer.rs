@@ -98,6 +98,11 @@ pub fn steer(name: &str, generator: &mut Generator, call: &mut Prepared) {
             sigset_size(generator, &mut args[3]);
         }
         "rt_sigprocmask" => sigset_size(generator, &mut args[3]),
+        "rt_sigtimedwait" => {
+            // Without a timeout it would wait for a signal forever.
+            sigset_size(generator, &mut args[3]);
+            zero_timeout(generator, call, 2);
+        }
         "rt_sigsuspend" => {
             sigset_size(generator, &mut args[1]);
             if args[1] == 8 && !is_invalid(call.info[0].class) {
