@@ -133,6 +133,9 @@ pub struct Generator<'a> {
     /// Running under qemu-user, which crashes on some non-canonical
     /// addresses: such pointers become kernel-half ones.
     pub reference: bool,
+    /// In a worker thread, the address of its CLONE_CHILD_CLEARTID word,
+    /// through which it is joined; 0 elsewhere.
+    pub clear_tid: usize,
 }
 
 impl Generator<'_> {
@@ -222,16 +225,16 @@ impl Generator<'_> {
     }
 
     pub fn pool_fd(&mut self) -> usize {
-        let fd = self.rng.pick(&self.layout.pool);
+        let fd = self.rng.pick(&self.layout.pool());
         if fd < 0 { self.bad_fd() } else { fd as usize }
     }
 
     fn bad_fd(&mut self) -> usize {
-        let pool_fd = self.rng.pick(&self.layout.pool).max(0) as usize;
+        let pool_fd = self.rng.pick(&self.layout.pool()).max(0) as usize;
         match self.rng.below(9) {
             0 => usize::MAX,
             1 => -100isize as usize,
-            2 => self.layout.closed_fd as usize,
+            2 => self.layout.closed_fd() as usize,
             3 => 1 << 20,
             4 => i32::MAX as usize,
             // High bits set: a kernel must look only at the low 32 bits.

@@ -139,6 +139,11 @@ pub fn steer(name: &str, generator: &mut Generator, call: &mut Prepared) {
         }
         "futex" => futex(generator, call),
         "wait4" => args[2] |= sys::WNOHANG,
+        "set_tid_address" if generator.clear_tid != 0 => {
+            // A worker thread is joined through the word its clear-tid
+            // address names, so it keeps that address.
+            args[0] = generator.clear_tid;
+        }
         "clone" => {
             let mut flags = generator.rng.pick(&[0, 17, 23, 28, 65]);
             for _ in 0..generator.rng.below(4) {
