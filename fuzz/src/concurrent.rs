@@ -186,6 +186,7 @@ extern "C" fn worker_main(record: usize) -> ! {
         layout: &mut worker.layout,
         reference: run.options.reference,
         clear_tid,
+        in_child: false,
     };
     while let Some(i) = run.claim(worker.end) {
         make_call(run, &mut generator, &mut out, i);
@@ -245,6 +246,7 @@ fn run_child(run: &Run, generator: &mut Generator, out: &mut Out, block: core::o
     generator.layout.pid = sys::call0(sys::SYS_GETPID) as usize;
     generator.layout.tid = sys::call0(sys::SYS_GETTID) as usize;
     generator.rng = Rng::new(seed);
+    generator.in_child = true;
     let mut found = 0;
     for i in block {
         found += make_call(run, generator, out, i);

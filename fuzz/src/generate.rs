@@ -136,6 +136,8 @@ pub struct Generator<'a> {
     /// In a worker thread, the address of its CLONE_CHILD_CLEARTID word,
     /// through which it is joined; 0 elsewhere.
     pub clear_tid: usize,
+    /// Running in a forked child process.
+    pub in_child: bool,
 }
 
 impl Generator<'_> {

@@ -184,7 +184,7 @@ extern "C" fn fuzz_main(sp: usize) -> ! {
            options.seed, options.count, spec_count, target_count - spec_count, options.sequential);
     let run = Run { options: &options, targets: &targets[..target_count], spec_count, stats, next_call: AtomicU64::new(0) };
     let mut children = Children::default();
-    let mut generator = Generator { rng: Rng::new(options.seed), layout: &mut layout, reference: options.reference, clear_tid: 0 };
+    let mut generator = Generator { rng: Rng::new(options.seed), layout: &mut layout, reference: options.reference, clear_tid: 0, in_child: false };
     let mut refreshed = u64::MAX;
     let mut phase = u64::MAX;
     while let Some(i) = run.claim(u64::MAX) {

@@ -16,6 +16,8 @@ const HARMLESS_SIGNALS: &[usize] = &[0, 17, 23, 28, 65, u32::MAX as usize, 1000]
 const NO_SUCH_PID: usize = 0x3fff_fff0;
 
 const F_SETFL: usize = 4;
+const F_SETLK: usize = 6;
+const F_SETLKW: usize = 7;
 const F_SETSIG: usize = 10;
 const F_NOTIFY: usize = 1026;
 const FCNTL_COMMANDS: &[usize] =
@@ -56,6 +58,9 @@ pub fn steer(name: &str, generator: &mut Generator, call: &mut Prepared) {
                 // Pool fds stay non-blocking, and O_ASYNC would send SIGIO.
                 F_SETFL => args[2] = (args[2] | sys::O_NONBLOCK) & !sys::O_ASYNC,
                 F_SETSIG | F_NOTIFY => args[1] = 1,
+                // A child that waits for a record lock of its parent waits
+                // forever, because the parent waits for the child.
+                F_SETLKW if generator.in_child => args[1] = F_SETLK,
                 _ => {}
             }
         }
