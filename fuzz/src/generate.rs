@@ -138,6 +138,9 @@ pub struct Generator<'a> {
     pub clear_tid: usize,
     /// Running in a forked child process.
     pub in_child: bool,
+    /// Other threads use the same fd table now, so they may reach an fd
+    /// this thread creates before it closes it again.
+    pub fds_shared: bool,
 }
 
 impl Generator<'_> {

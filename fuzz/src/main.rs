@@ -184,7 +184,7 @@ extern "C" fn fuzz_main(sp: usize) -> ! {
            options.seed, options.count, spec_count, target_count - spec_count, options.sequential);
     let run = Run { options: &options, targets: &targets[..target_count], spec_count, stats, next_call: AtomicU64::new(0) };
     let mut children = Children::default();
-    let mut generator = Generator { rng: Rng::new(options.seed), layout: &mut layout, reference: options.reference, clear_tid: 0, in_child: false };
+    let mut generator = Generator { rng: Rng::new(options.seed), layout: &mut layout, reference: options.reference, clear_tid: 0, in_child: false, fds_shared: false };
     let mut refreshed = u64::MAX;
     let mut phase = u64::MAX;
     while let Some(i) = run.claim(u64::MAX) {
@@ -197,13 +197,17 @@ extern "C" fn fuzz_main(sp: usize) -> ! {
             if threads.join_all(&run, &mut out).is_err() {
                 finish(&run, &mut out, &threads, &children, i);
             }
+            generator.fds_shared = false;
             let phase_end = (phase + 1) * PHASE_CALLS;
             match generator.rng.percent() {
                 0..50 => {
                     let count = 1 + generator.rng.below(concurrent::MAX_THREADS as u64) as usize;
+                    outln!(out, "{{\"fuzz\":\"phase\",\"call\":{i},\"threads\":{count}}}");
                     threads.start(&run, &mut generator, &mut out, count, phase_end);
+                    generator.fds_shared = threads.any_running();
                 }
                 50..75 => {
+                    outln!(out, "{{\"fuzz\":\"phase\",\"call\":{i},\"child\":true}}");
                     let waited = children.run_one(&run, &mut generator, &mut out);
                     if waited.is_err() {
                         finish(&run, &mut out, &threads, &children, i);

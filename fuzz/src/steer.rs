@@ -144,6 +144,10 @@ pub fn steer(name: &str, generator: &mut Generator, call: &mut Prepared) {
         }
         "futex" => futex(generator, call),
         "wait4" => args[2] |= sys::WNOHANG,
+        // A blocking pipe or eventfd that another thread reads through a
+        // reused fd number (the pool's closed fd) before this thread closes
+        // it would block that thread, forever for an eventfd.
+        "pipe2" | "eventfd2" if generator.fds_shared => args[1] |= sys::O_NONBLOCK,
         "set_tid_address" if generator.clear_tid != 0 => {
             // A worker thread is joined through the word its clear-tid
             // address names, so it keeps that address.
