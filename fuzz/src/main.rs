@@ -160,6 +160,7 @@ extern "C" fn fuzz_main(sp: usize) -> ! {
     }
     // Files and directories the pool and the path list name.
     sys::syscall(sys::SYS_MKDIRAT, [sys::AT_FDCWD as usize, b"/tmp/fuzz-d\0".as_ptr() as usize, 0o755, 0, 0, 0]);
+    create_not_a_program();
     let mut layout = Layout::new(sp, strings_end(sp));
     let stats = Stats::map_shared(&mut layout);
     let mut threads = Threads::map(&mut layout);
@@ -274,6 +275,17 @@ fn make_call(run: &Run, generator: &mut Generator, out: &mut Out, i: u64) -> u32
     let found = check(out, run.stats, generator, i, call, &prepared, ret);
     cleanup(generator, call, &mut prepared, ret);
     found
+}
+
+/// Writes the executable file that is not a program (see `EXEC_PATHS`).
+fn create_not_a_program() {
+    let fd = sys::open(generate::NOT_A_PROGRAM, sys::O_RDWR | sys::O_CREAT, 0o755);
+    if fd < 0 {
+        layout::fatal(b"cannot create /tmp/fuzz-noexec\n");
+    }
+    let text = b"not a program\n";
+    sys::syscall(sys::SYS_WRITE, [fd as usize, text.as_ptr() as usize, text.len(), 0, 0, 0]);
+    sys::close(fd);
 }
 
 fn ignore_signal(signal: usize) {
