@@ -124,9 +124,9 @@ const PATHS: &[&[u8]] = &[
 ];
 
 /// Paths execve may get: none of them is a program that could run.
-/// `/tmp/fuzz-noexec` is an executable file that is not a program; no other
-/// fuzzed call names it, so no rename or link can put a program there (as
-/// one can at `/tmp/fuzz-file`).
+/// `/tmp/fuzz-noexec` is an executable file that is not a program. No other
+/// fuzzed call names it, so no rename or link can put a program there, as
+/// one can at `/tmp/fuzz-file`.
 pub const EXEC_PATHS: &[&[u8]] =
     &[b"/dev/null\0", b"/tmp\0", b"/nonexistent\0", b"\0", NOT_A_PROGRAM, b"/opt/python3.11/bin\0"];
 
