@@ -98,7 +98,18 @@ pub fn steer(name: &str, generator: &mut Generator, call: &mut Prepared) {
         }
         "rt_sigaction" => {
             // Every handler installed is SIG_IGN, so no signal runs code
-            // and the signals ignored at start stay ignored.
+            // and the signals ignored at start stay ignored. An action the
+            // fuzzer cannot write (the text page, the read-only page, a
+            // random address) would install the bytes found there, so a
+            // signal would jump to code bytes or kill the fuzzer. It
+            // becomes a pointer into the slot. A straddling action stays,
+            // because every kernel must reject it whole.
+            let class = call.info[1].class;
+            let readable = !is_invalid(class) && !matches!(class, Class::NonCanonical | Class::Straddle);
+            if args[1] != 0 && readable && generator.layout.access(args[1], 8, true) != layout::Access::Whole {
+                args[1] = generator.layout.slots[1];
+                call.info[1].class = Class::Valid;
+            }
             write_if_writable(generator, args[1], 1);
             sigset_size(generator, &mut args[3]);
         }
