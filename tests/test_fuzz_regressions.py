@@ -136,3 +136,24 @@ buffer = ctypes.create_string_buffer(b"y" * 12269)
 print("pwrite64", call(68, fd, ctypes.addressof(buffer), 12269, 225280))
 """)
     assert lines == ["mmap True", "freed True", "pwrite64 12269"]
+
+
+def test_unix_socket_raw_and_protocol(disk):
+    # socket(AF_UNIX, SOCK_RAW, -1) returned ESOCKTNOSUPPORT, which the
+    # spec does not list. Linux checks the protocol first (EPROTONOSUPPORT)
+    # and creates an AF_UNIX SOCK_RAW socket as SOCK_DGRAM.
+    lines = run_script(disk, """
+print(call(198, 1, 3, 2**64 - 1) == -errno.EPROTONOSUPPORT)
+print(call(198, 1, 1, 2) == -errno.EPROTONOSUPPORT)
+fd = call(198, 1, 3, 0)
+print(fd >= 0)
+sock_type = ctypes.c_int(0)
+size = ctypes.c_uint(4)
+print(call(209, fd, 1, 3, ctypes.addressof(sock_type), ctypes.addressof(size)))
+print(sock_type.value)
+print(call(198, 1, 2, 1) >= 0)
+""")
+    assert lines[:3] == ["True", "True", "True"]
+    # getsockopt(SOL_SOCKET, SO_TYPE): SOCK_DGRAM is 2.
+    assert lines[3:5] == ["0", "2"]
+    assert lines[5] == "True"
