@@ -244,8 +244,10 @@ fn finish(run: &Run, out: &mut Out, threads: &Threads, children: &Children, call
 fn make_call(run: &Run, generator: &mut Generator, out: &mut Out, i: u64) -> u32 {
     let options = run.options;
     if i > 0 && i % options.log_every == 0 {
-        outln!(out, "{{\"fuzz\":\"progress\",\"calls\":{i},\"violations\":{}}}",
-               run.stats.violations.load(Ordering::Relaxed));
+        // Milliseconds of the monotonic clock, to tell a stalled kernel from
+        // a slow host.
+        outln!(out, "{{\"fuzz\":\"progress\",\"calls\":{i},\"violations\":{},\"ms\":{}}}",
+               run.stats.violations.load(Ordering::Relaxed), sys::monotonic_ns() / 1_000_000);
     }
     let target_count = run.targets.len();
     let index = if generator.rng.percent() < 92 {
