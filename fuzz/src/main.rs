@@ -68,6 +68,10 @@ const IGNORED_SIGNALS: &[usize] = &[1, 13, 14, 29, 24, 25, 26, 27, 10, 12];
 /// Calls per phase: at the start of each phase the main thread joins the
 /// worker threads of the last one and picks what runs in the next.
 const PHASE_CALLS: u64 = 2048;
+/// Milliseconds of the monotonic clock from which a call and its cleanup
+/// count as slow and get a `slow-call` line. They take well under a
+/// millisecond, except when another task runs in between.
+const SLOW_CALL_MS: u64 = 1000;
 
 struct Options {
     seed: u64,
@@ -270,13 +274,29 @@ fn make_call(run: &Run, generator: &mut Generator, out: &mut Out, i: u64) -> u32
         print_call(out, "call", i, target, &prepared.args, None);
     }
 
+    let started = sys::monotonic_ns();
     let ret = sys::syscall(target.nr(), prepared.args);
     record(run.stats, index, ret, call, &prepared);
 
-    let Some(call) = call else { return 0 };
+    let Some(call) = call else {
+        report_slow_call(out, i, target, &prepared.args, started, ret);
+        return 0;
+    };
     let found = check(out, run.stats, generator, i, call, &prepared, ret);
+    // The cleanup counts too: it unmaps what the call mapped and reaps the
+    // child of a fuzzed clone.
     cleanup(generator, call, &mut prepared, ret);
+    report_slow_call(out, i, target, &prepared.args, started, ret);
     found
+}
+
+/// Prints a `slow-call` line when the call that started at `started`
+/// (monotonic nanoseconds) took `SLOW_CALL_MS` or more.
+fn report_slow_call(out: &mut Out, i: u64, target: Target, args: &[usize; 6], started: u64, ret: isize) {
+    let ms = sys::monotonic_ns().saturating_sub(started) / 1_000_000;
+    if ms >= SLOW_CALL_MS {
+        print_slow_call(out, i, target, args, ms, ret);
+    }
 }
 
 /// Writes the executable file that is not a program (see `EXEC_PATHS`).
@@ -418,6 +438,24 @@ fn violation(out: &mut Out, stats: &Stats, i: u64, call: &'static Call, prepared
 fn print_call(out: &mut Out, kind: &str, i: u64, target: Target, args: &[usize; 6],
               detail: Option<(&str, isize, &str, &str)>) {
     use core::fmt::Write as _;
+    write_call_fields(out, kind, i, target, args);
+    if let Some((what, ret, arg, class)) = detail {
+        let _ = write!(out, ",\"check\":\"{what}\",\"ret\":{ret},\"arg\":\"{arg}\",\"class\":\"{class}\"");
+    }
+    outln!(out, "}}");
+}
+
+/// Prints a call that took at least `SLOW_CALL_MS`, with its duration in
+/// milliseconds and its return value.
+fn print_slow_call(out: &mut Out, i: u64, target: Target, args: &[usize; 6], ms: u64, ret: isize) {
+    write_call_fields(out, "slow-call", i, target, args);
+    outln!(out, ",\"ms\":{ms},\"ret\":{ret}}}");
+}
+
+/// Writes the start of a call's JSON line, up to and including its
+/// arguments, without the closing brace.
+fn write_call_fields(out: &mut Out, kind: &str, i: u64, target: Target, args: &[usize; 6]) {
+    use core::fmt::Write as _;
     let name = match target {
         Target::Spec(call) => call.name,
         Target::Extra(_) => "?",
@@ -427,10 +465,6 @@ fn print_call(out: &mut Out, kind: &str, i: u64, target: Target, args: &[usize; 
         let _ = write!(out, "{}\"{arg:#x}\"", if n == 0 { "" } else { "," });
     }
     let _ = write!(out, "]");
-    if let Some((what, ret, arg, class)) = detail {
-        let _ = write!(out, ",\"check\":\"{what}\",\"ret\":{ret},\"arg\":\"{arg}\",\"class\":\"{class}\"");
-    }
-    outln!(out, "}}");
 }
 
 /// Closes fds that a call created and unmaps what it mapped, so that a
