@@ -17,9 +17,8 @@
 //! Joins and waits have timeouts, so a kernel that never ends a thread or
 //! a child shows as a failed check rather than a silent hang.
 //!
-//! NOTE: runs of this version stall in the kernel now and then, in
-//! `--sequential` mode too, and the cause is not found (docs/fuzzing.md,
-//! Limits). A stall inside a syscall is not caught by these timeouts.
+//! NOTE: these timeouts do not catch a stall inside a syscall. It shows as
+//! a `slow-call` line when the call returns, or as QEMU's timeout.
 
 use core::sync::atomic::{AtomicU32, Ordering};
 
