@@ -111,15 +111,19 @@ def build_fuzzer() -> Path:
     return staged
 
 
-def fuzzer_args(seed: int, count: int, log_every: int, trace_from: int | None = None) -> list[str]:
+def fuzzer_args(seed: int, count: int, log_every: int, trace_from: int | None = None,
+                sequential: bool = False) -> list[str]:
     args = ["--seed", str(seed), "--count", str(count), "--log-every", str(log_every)]
     if trace_from is not None:
         args += ["--trace-from", str(trace_from)]
+    if sequential:
+        args.append("--sequential")
     return args
 
 
 def run_kernel(seed: int, count: int, timeout: float, log: str, log_every: int,
-               trace_from: int | None = None, kernel: Path | None = None) -> RunResult:
+               trace_from: int | None = None, kernel: Path | None = None,
+               sequential: bool = False) -> RunResult:
     """Run the fuzzer as init of the kernel on a fresh disk. `kernel` is a
     prebuilt kernel image (the checked one for the tests); without it the
     runner builds the release kernel."""
@@ -129,7 +133,7 @@ def run_kernel(seed: int, count: int, timeout: float, log: str, log_every: int,
            "--init", GUEST_PATH, "--timeout", str(timeout), "--log", log]
     if kernel is not None:
         cmd += ["--kernel", str(kernel)]
-    cmd += ["--", *fuzzer_args(seed, count, log_every, trace_from)]
+    cmd += ["--", *fuzzer_args(seed, count, log_every, trace_from, sequential)]
     proc = subprocess.run(cmd, cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     return parse_lines(proc.returncode, proc.stdout.decode("utf-8", "replace"))
@@ -161,7 +165,7 @@ def linux_initramfs(binary: Path, dest: Path) -> Path:
 
 
 def run_linux(seed: int, count: int, timeout: float, log_every: int,
-              trace_from: int | None = None) -> RunResult:
+              trace_from: int | None = None, sequential: bool = False) -> RunResult:
     """Run the fuzzer as init of Linux in qemu-system-aarch64."""
     from linux_baseline import cache_dir, fetch_kernel
 
@@ -171,7 +175,7 @@ def run_linux(seed: int, count: int, timeout: float, log_every: int,
     with tempfile.TemporaryDirectory(prefix="starry-fuzz-") as tmp:
         initramfs = linux_initramfs(binary, Path(tmp) / "initramfs.cpio")
         append = ("console=ttyAMA0 panic=-1 quiet rdinit=/init -- "
-                  + " ".join(fuzzer_args(seed, count, log_every, trace_from)))
+                  + " ".join(fuzzer_args(seed, count, log_every, trace_from, sequential)))
         cmd = ["qemu-system-aarch64", "-machine", "virt", "-cpu", "cortex-a72", "-smp", "1",
                "-m", "1G", "-display", "none", "-monitor", "none", "-nic", "none",
                "-serial", "stdio", "-no-reboot", "-kernel", str(cache / "Image"),
@@ -239,15 +243,18 @@ def main() -> int:
     parser.add_argument("--trace-from", type=int, metavar="N",
                         help="print each call from the Nth on before making it, to find "
                              "the call that crashed or hung a run")
+    parser.add_argument("--sequential", action="store_true",
+                        help="make every call in the fuzzer's main thread, with no worker "
+                             "threads and no child processes")
     opts = parser.parse_args()
 
     runs: dict[str, RunResult] = {}
     if opts.mode in ("kernel", "compare"):
         runs["kernel"] = run_kernel(opts.seed, opts.count, opts.timeout, opts.log,
-                                    opts.log_every, opts.trace_from, opts.kernel)
+                                    opts.log_every, opts.trace_from, opts.kernel, opts.sequential)
     if opts.mode in ("linux", "compare"):
         runs["linux"] = run_linux(opts.seed, opts.count, opts.timeout, opts.log_every,
-                                  opts.trace_from)
+                                  opts.trace_from, opts.sequential)
 
     failed = False
     for name, result in runs.items():

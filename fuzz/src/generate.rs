@@ -124,8 +124,14 @@ const PATHS: &[&[u8]] = &[
 ];
 
 /// Paths execve may get: none of them is a program that could run.
+/// `/tmp/fuzz-noexec` is an executable file that is not a program. No other
+/// fuzzed call names it, so no rename or link can put a program there, as
+/// one can at `/tmp/fuzz-file`.
 pub const EXEC_PATHS: &[&[u8]] =
-    &[b"/dev/null\0", b"/tmp\0", b"/nonexistent\0", b"\0", b"/tmp/fuzz-file\0", b"/opt/python3.11/bin\0"];
+    &[b"/dev/null\0", b"/tmp\0", b"/nonexistent\0", b"\0", NOT_A_PROGRAM, b"/opt/python3.11/bin\0"];
+
+/// The executable file that `execve` fails on with ENOEXEC.
+pub const NOT_A_PROGRAM: &[u8] = b"/tmp/fuzz-noexec\0";
 
 pub struct Generator<'a> {
     pub rng: Rng,
@@ -133,6 +139,14 @@ pub struct Generator<'a> {
     /// Running under qemu-user, which crashes on some non-canonical
     /// addresses: such pointers become kernel-half ones.
     pub reference: bool,
+    /// In a worker thread, the address of its CLONE_CHILD_CLEARTID word,
+    /// through which it is joined; 0 elsewhere.
+    pub clear_tid: usize,
+    /// Running in a forked child process.
+    pub in_child: bool,
+    /// Other threads use the same fd table now, so they may reach an fd
+    /// this thread creates before it closes it again.
+    pub fds_shared: bool,
 }
 
 impl Generator<'_> {
@@ -222,16 +236,16 @@ impl Generator<'_> {
     }
 
     pub fn pool_fd(&mut self) -> usize {
-        let fd = self.rng.pick(&self.layout.pool);
+        let fd = self.rng.pick(&self.layout.pool());
         if fd < 0 { self.bad_fd() } else { fd as usize }
     }
 
     fn bad_fd(&mut self) -> usize {
-        let pool_fd = self.rng.pick(&self.layout.pool).max(0) as usize;
+        let pool_fd = self.rng.pick(&self.layout.pool()).max(0) as usize;
         match self.rng.below(9) {
             0 => usize::MAX,
             1 => -100isize as usize,
-            2 => self.layout.closed_fd as usize,
+            2 => self.layout.closed_fd() as usize,
             3 => 1 << 20,
             4 => i32::MAX as usize,
             // High bits set: a kernel must look only at the low 32 bits.

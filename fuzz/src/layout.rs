@@ -2,7 +2,10 @@
 //! pages, probe pages, a victim region for memory-management calls, the
 //! ranges those calls must not touch, and the pool of open fds.
 
-use core::ptr;
+use core::{
+    ptr,
+    sync::atomic::{AtomicIsize, Ordering},
+};
 
 use crate::sys::{self, PAGE};
 
@@ -11,6 +14,12 @@ pub const SLOT: usize = 16 * 1024;
 /// Bytes of the scratch area that holds iovec buffers and argv strings.
 pub const SCRATCH: usize = 64 * 1024;
 pub const VICTIM_LEN: usize = 16 * PAGE;
+/// Bytes of the six slots, their guard pages, the scratch area and its
+/// guard page.
+pub const SLOTS_LEN: usize = 6 * (SLOT + PAGE) + SCRATCH + PAGE;
+/// Entries of `Layout::regions` that describe the slots and the scratch
+/// area: they come first, and a thread's layout replaces them.
+const SLOT_REGIONS: usize = 14;
 /// Bytes filled with `CANARY` around an output buffer.
 pub const CANARY_WINDOW: usize = 64;
 pub const CANARY: u8 = 0xa5;
@@ -48,6 +57,14 @@ unsafe extern "C" {
 
 pub const POOL_SIZE: usize = 10;
 
+/// The pool's fds, -1 for a closed one. Threads share the fd table, so they
+/// share the pool too; a forked child has its own copy of both.
+static POOL: [AtomicIsize; POOL_SIZE] = [const { AtomicIsize::new(-1) }; POOL_SIZE];
+/// The last pool fd that a fuzzed call closed, usually a number that no
+/// file uses.
+static CLOSED_FD: AtomicIsize = AtomicIsize::new(-1);
+
+#[derive(Clone)]
 pub struct Layout {
     pub slots: [usize; 6],
     pub scratch: usize,
@@ -59,8 +76,6 @@ pub struct Layout {
     region_count: usize,
     protected: [(usize, usize); 16],
     protected_count: usize,
-    pub pool: [isize; POOL_SIZE],
-    pub closed_fd: isize,
     pub pid: usize,
     pub tid: usize,
 }
@@ -85,16 +100,10 @@ impl Layout {
     /// stack pointer at entry and `stack_top` the end of the strings above
     /// it.
     pub fn new(sp: usize, stack_top: usize) -> Layout {
-        let total = 6 * (SLOT + PAGE) + SCRATCH + PAGE;
+        let total = SLOTS_LEN;
         let arena = sys::mmap_anon(0, total, sys::PROT_READ | sys::PROT_WRITE, false)
             .unwrap_or_else(|| fatal(b"cannot map the argument slots\n"));
-        let mut slots = [0; 6];
-        for (i, slot) in slots.iter_mut().enumerate() {
-            *slot = arena + i * (SLOT + PAGE);
-            protect_none(*slot + SLOT);
-        }
-        let scratch = arena + 6 * (SLOT + PAGE);
-        protect_none(scratch + SCRATCH);
+        let (slots, scratch) = place_slots(arena);
         let ro_page = sys::mmap_anon(0, PAGE, sys::PROT_READ, false)
             .unwrap_or_else(|| fatal(b"cannot map the read-only page\n"));
         let victim = sys::mmap_anon(0, VICTIM_LEN, sys::PROT_READ | sys::PROT_WRITE, false)
@@ -120,17 +129,12 @@ impl Layout {
             region_count: 0,
             protected: [(0, 0); 16],
             protected_count: 0,
-            pool: [-1; POOL_SIZE],
-            closed_fd: -1,
             pid: sys::call0(sys::SYS_GETPID) as usize,
             tid: sys::call0(sys::SYS_GETTID) as usize,
         };
-        for &slot in &slots {
-            layout.add_region(slot, slot + SLOT, true, true);
-            layout.add_region(slot + SLOT, slot + SLOT + PAGE, false, false);
+        for region in slot_regions(slots, scratch) {
+            layout.add_region(region.start, region.end, region.read, region.write);
         }
-        layout.add_region(scratch, scratch + SCRATCH, true, true);
-        layout.add_region(scratch + SCRATCH, scratch + SCRATCH + PAGE, false, false);
         layout.add_region(ro_page, ro_page + PAGE, true, false);
         layout.add_region(page_down(image_start), page_up(text_end), true, false);
         layout.add_region(0, LOW_UNMAPPED + PAGE, false, false);
@@ -147,7 +151,19 @@ impl Layout {
         layout.refresh();
         let spare = sys::open(b"/dev/null\0", sys::O_RDONLY, 0);
         sys::close(spare);
-        layout.closed_fd = spare;
+        CLOSED_FD.store(spare, Ordering::Relaxed);
+        layout
+    }
+
+    /// Returns a copy of this layout for a thread whose slots and scratch
+    /// area are at `arena` (`SLOTS_LEN` bytes that [`place_slots`] set up).
+    /// The protected ranges stay those of the whole process.
+    pub fn with_slots(&self, arena: usize) -> Layout {
+        let mut layout = self.clone();
+        let (slots, scratch) = (core::array::from_fn(|i| arena + i * (SLOT + PAGE)), arena + 6 * (SLOT + PAGE));
+        layout.slots = slots;
+        layout.scratch = scratch;
+        layout.regions[..SLOT_REGIONS].copy_from_slice(&slot_regions(slots, scratch));
         layout
     }
 
@@ -156,7 +172,8 @@ impl Layout {
         self.region_count += 1;
     }
 
-    fn protect(&mut self, start: usize, end: usize) {
+    /// Adds `[start, end)` to the ranges that no memory call may touch.
+    pub fn protect(&mut self, start: usize, end: usize) {
         self.protected[self.protected_count] = (start, end);
         self.protected_count += 1;
     }
@@ -210,16 +227,16 @@ impl Layout {
     /// region.
     pub fn refresh(&mut self) {
         for (i, &(path, flags)) in POOL_PATHS.iter().enumerate() {
-            if self.pool[i] >= 0
-                && sys::syscall(sys::SYS_FCNTL, [self.pool[i] as usize, 1, 0, 0, 0, 0]) >= 0
-            {
+            let fd = POOL[i].load(Ordering::Relaxed);
+            if fd >= 0 && sys::syscall(sys::SYS_FCNTL, [fd as usize, 1, 0, 0, 0, 0]) >= 0 {
                 continue;
             }
-            self.pool[i] = if path.len() > 1 {
+            let fd = if path.len() > 1 {
                 sys::open(path, flags | sys::O_NONBLOCK, 0o644)
             } else {
                 self.open_special(i)
             };
+            POOL[i].store(fd, Ordering::Relaxed);
         }
         sys::mmap_anon(self.victim, VICTIM_LEN, sys::PROT_READ | sys::PROT_WRITE, true);
     }
@@ -229,18 +246,17 @@ impl Layout {
             6 | 7 => {
                 // Both ends are reopened together, non-blocking, so that
                 // reads and writes never wait.
-                sys::close(self.pool[6]);
-                sys::close(self.pool[7]);
+                sys::close(POOL[6].swap(-1, Ordering::Relaxed));
+                sys::close(POOL[7].swap(-1, Ordering::Relaxed));
                 let fds = self.scratch;
                 let flags = sys::O_NONBLOCK | sys::O_CLOEXEC;
                 if sys::syscall(sys::SYS_PIPE2, [fds, flags, 0, 0, 0, 0]) < 0 {
-                    self.pool[6] = -1;
                     return -1;
                 }
                 let pair = read_u64(fds);
                 let (read_end, write_end) = (pair as u32 as isize, (pair >> 32) as u32 as isize);
-                self.pool[6] = read_end;
-                self.pool[7] = write_end;
+                POOL[6].store(read_end, Ordering::Relaxed);
+                POOL[7].store(write_end, Ordering::Relaxed);
                 if index == 6 { read_end } else { write_end }
             }
             8 => sys::syscall(sys::SYS_EVENTFD2, [0, sys::O_NONBLOCK | sys::O_CLOEXEC, 0, 0, 0, 0]),
@@ -250,15 +266,57 @@ impl Layout {
 
     /// Tells whether `fd` is one of the pool's /dev/null fds.
     pub fn is_null_fd(&self, fd: isize) -> bool {
-        fd >= 0 && self.pool[..2].contains(&fd)
+        fd >= 0 && self.pool()[..2].contains(&fd)
     }
 
     pub fn is_pool_fd(&self, fd: isize) -> bool {
-        fd >= 0 && self.pool.contains(&fd)
+        fd >= 0 && self.pool().contains(&fd)
+    }
+
+    /// Returns the pool's fds as they are now.
+    pub fn pool(&self) -> [isize; POOL_SIZE] {
+        core::array::from_fn(|i| POOL[i].load(Ordering::Relaxed))
+    }
+
+    pub fn closed_fd(&self) -> isize {
+        CLOSED_FD.load(Ordering::Relaxed)
+    }
+
+    /// Notes that a fuzzed call closed the pool's `fd`, for the next refresh.
+    pub fn forget_pool_fd(&self, fd: isize) {
+        for entry in &POOL {
+            let _ = entry.compare_exchange(fd, -1, Ordering::Relaxed, Ordering::Relaxed);
+        }
+        CLOSED_FD.store(fd, Ordering::Relaxed);
     }
 }
 
-fn protect_none(addr: usize) {
+/// Makes the guard pages of the slots and the scratch area at `arena`
+/// (`SLOTS_LEN` bytes, read-write) and returns the slot and scratch
+/// addresses.
+pub fn place_slots(arena: usize) -> ([usize; 6], usize) {
+    let slots: [usize; 6] = core::array::from_fn(|i| arena + i * (SLOT + PAGE));
+    for &slot in &slots {
+        protect_none(slot + SLOT);
+    }
+    let scratch = arena + 6 * (SLOT + PAGE);
+    protect_none(scratch + SCRATCH);
+    (slots, scratch)
+}
+
+/// Describes the slots, the scratch area and their guard pages.
+fn slot_regions(slots: [usize; 6], scratch: usize) -> [Region; SLOT_REGIONS] {
+    let mut regions = [Region { start: 0, end: 0, read: false, write: false }; SLOT_REGIONS];
+    for (i, &slot) in slots.iter().enumerate() {
+        regions[2 * i] = Region { start: slot, end: slot + SLOT, read: true, write: true };
+        regions[2 * i + 1] = Region { start: slot + SLOT, end: slot + SLOT + PAGE, read: false, write: false };
+    }
+    regions[12] = Region { start: scratch, end: scratch + SCRATCH, read: true, write: true };
+    regions[13] = Region { start: scratch + SCRATCH, end: scratch + SCRATCH + PAGE, read: false, write: false };
+    regions
+}
+
+pub fn protect_none(addr: usize) {
     if sys::syscall(sys::SYS_MPROTECT, [addr, PAGE, sys::PROT_NONE, 0, 0, 0]) < 0 {
         fatal(b"cannot make a guard page\n");
     }

@@ -1,12 +1,16 @@
 //! starry-fuzz: a seeded syscall fuzzer for the kernel and for Linux.
 //!
-//! Usage: starry-fuzz [--seed N] [--count N] [--log-every N] [--trace-from N] [--reference]
+//! Usage: starry-fuzz [--seed N] [--count N] [--log-every N] [--trace-from N] [--reference] [--sequential]
 //!
 //! It calls every syscall of spec/syscalls.toml and some numbers the spec
 //! does not list, with arguments that mix valid values and edge cases, and
 //! prints JSON lines: progress, violations of its checks, one summary line
 //! per syscall with the count of each result, and a final line. The exit
 //! status is 0 when no check failed, 1 otherwise.
+//!
+//! Unless `--sequential` is given, some of the calls are made by worker
+//! threads, concurrently with the main thread, and by forked child
+//! processes (see `concurrent`). `--count` counts the calls of all of them.
 //!
 //! `--trace-from N` prints each call from the Nth on before making it, to
 //! find the call that crashed or hung a run. `--reference` is for runs
@@ -19,6 +23,7 @@
 #![no_std]
 #![no_main]
 
+mod concurrent;
 mod generate;
 mod layout;
 mod out;
@@ -26,9 +31,15 @@ mod spec;
 mod steer;
 mod sys;
 
-use core::{arch::global_asm, panic::PanicInfo};
+use core::{
+    arch::global_asm,
+    ops::Range,
+    panic::PanicInfo,
+    sync::atomic::{AtomicU32, AtomicU64, Ordering},
+};
 
 use generate::{Class, Generator, Prepared, Rng};
+use concurrent::{Children, Threads};
 use layout::{Access, Layout};
 use out::Out;
 use spec::{CALLS, Call, EXTRA_NUMBERS, Kind, Ret};
@@ -54,18 +65,78 @@ const MAX_PRINTED: u32 = 200;
 /// SIGXCPU, SIGXFSZ, SIGVTALRM, SIGPROF, SIGUSR1, SIGUSR2).
 const IGNORED_SIGNALS: &[usize] = &[1, 13, 14, 29, 24, 25, 26, 27, 10, 12];
 
+/// Calls per phase: at the start of each phase the main thread joins the
+/// worker threads of the last one and picks what runs in the next.
+const PHASE_CALLS: u64 = 2048;
+/// Milliseconds of the monotonic clock from which a call and its cleanup
+/// count as slow and get a `slow-call` line. They take well under a
+/// millisecond, except when another task runs in between.
+const SLOW_CALL_MS: u64 = 1000;
+
 struct Options {
     seed: u64,
     count: u64,
     log_every: u64,
     trace_from: u64,
     reference: bool,
+    sequential: bool,
 }
 
+/// Result counts of the whole run. They live in memory shared with forked
+/// children, so the calls of every thread and child count.
 struct Stats {
-    results: [[u32; RESULTS]; MAX_CALLS],
-    kernel_half: [[u32; RESULTS]; MAX_CALLS],
-    violations: u32,
+    results: [[AtomicU32; RESULTS]; MAX_CALLS],
+    kernel_half: [[AtomicU32; RESULTS]; MAX_CALLS],
+    violations: AtomicU32,
+}
+
+impl Stats {
+    /// Maps zeroed counters shared with child processes, protected from
+    /// the fuzzed memory calls.
+    fn map_shared(layout: &mut Layout) -> &'static Stats {
+        let len = size_of::<Stats>().next_multiple_of(sys::PAGE);
+        let addr = sys::mmap_shared(len).unwrap_or_else(|| layout::fatal(b"cannot map the result counts\n"));
+        layout.protect(addr, addr + len);
+        // SAFETY: the mapping is page-aligned, zero-filled (all-zero bytes
+        // are valid `AtomicU32`s) and never unmapped, because fuzzed
+        // memory calls are kept off protected ranges.
+        unsafe { &*(addr as *const Stats) }
+    }
+
+    fn add_violation(&self) -> u32 {
+        self.violations.fetch_add(1, Ordering::Relaxed) + 1
+    }
+}
+
+/// State of one run that the main thread, the worker threads and the
+/// children share: the options, the call list, the counts and the next call
+/// index.
+struct Run<'a> {
+    options: &'a Options,
+    targets: &'a [Target],
+    spec_count: usize,
+    stats: &'a Stats,
+    next_call: AtomicU64,
+}
+
+impl Run<'_> {
+    /// Claims the next call index below `end` and below the run's count.
+    fn claim(&self, end: u64) -> Option<u64> {
+        let end = end.min(self.options.count);
+        self.next_call
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |i| (i < end).then_some(i + 1))
+            .ok()
+    }
+
+    /// Claims up to `len` consecutive call indices.
+    fn claim_block(&self, len: u64) -> Range<u64> {
+        let count = self.options.count;
+        let start = self
+            .next_call
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |i| Some((i + len).min(count).max(i)))
+            .unwrap_or(count);
+        start..(start + len).min(count).max(start)
+    }
 }
 
 /// One entry of the call list: a spec entry or a number the spec lacks.
@@ -93,7 +164,10 @@ extern "C" fn fuzz_main(sp: usize) -> ! {
     }
     // Files and directories the pool and the path list name.
     sys::syscall(sys::SYS_MKDIRAT, [sys::AT_FDCWD as usize, b"/tmp/fuzz-d\0".as_ptr() as usize, 0o755, 0, 0, 0]);
+    create_not_a_program();
     let mut layout = Layout::new(sp, strings_end(sp));
+    let stats = Stats::map_shared(&mut layout);
+    let mut threads = Threads::map(&mut layout);
 
     let mut targets = [Target::Extra(0); MAX_CALLS];
     let mut target_count = 0;
@@ -111,53 +185,129 @@ extern "C" fn fuzz_main(sp: usize) -> ! {
         }
     }
 
-    outln!(out, "{{\"fuzz\":\"start\",\"seed\":{},\"count\":{},\"syscalls\":{},\"extra_numbers\":{}}}",
-           options.seed, options.count, spec_count, target_count - spec_count);
-    let mut stats = Stats {
-        results: [[0; RESULTS]; MAX_CALLS],
-        kernel_half: [[0; RESULTS]; MAX_CALLS],
-        violations: 0,
-    };
-    let mut generator = Generator { rng: Rng::new(options.seed), layout: &mut layout, reference: options.reference };
-    for i in 0..options.count {
-        if i % 256 == 0 {
+    outln!(out, "{{\"fuzz\":\"start\",\"seed\":{},\"count\":{},\"syscalls\":{},\"extra_numbers\":{},\"sequential\":{}}}",
+           options.seed, options.count, spec_count, target_count - spec_count, options.sequential);
+    let run = Run { options: &options, targets: &targets[..target_count], spec_count, stats, next_call: AtomicU64::new(0) };
+    let mut children = Children::default();
+    let mut generator = Generator { rng: Rng::new(options.seed), layout: &mut layout, reference: options.reference, clear_tid: 0, in_child: false, fds_shared: false };
+    let mut refreshed = u64::MAX;
+    let mut phase = u64::MAX;
+    while let Some(i) = run.claim(u64::MAX) {
+        if i / 256 != refreshed {
+            refreshed = i / 256;
             generator.layout.refresh();
         }
-        if i > 0 && i % options.log_every == 0 {
-            outln!(out, "{{\"fuzz\":\"progress\",\"calls\":{i},\"violations\":{}}}", stats.violations);
-        }
-        let index = if generator.rng.percent() < 92 {
-            generator.rng.below(spec_count as u64) as usize
-        } else {
-            spec_count + generator.rng.below((target_count - spec_count) as u64) as usize
-        };
-        let target = targets[index];
-        let (call, mut prepared) = match target {
-            Target::Spec(call) => {
-                let mut prepared = generator.prepare(call);
-                steer::steer(call.name, &mut generator, &mut prepared);
-                generator.classify(call, &mut prepared);
-                (Some(call), prepared)
+        if !options.sequential && i / PHASE_CALLS != phase {
+            phase = i / PHASE_CALLS;
+            if threads.join_all(&run, &mut out).is_err() {
+                finish(&run, &mut out, &threads, &children, i);
             }
-            Target::Extra(_) => (None, extra_arguments(&mut generator)),
-        };
-        if i >= options.trace_from {
-            print_call(&mut out, "call", i, target, &prepared.args, None);
+            generator.fds_shared = false;
+            let phase_end = (phase + 1) * PHASE_CALLS;
+            match generator.rng.percent() {
+                0..50 => {
+                    let count = 1 + generator.rng.below(concurrent::MAX_THREADS as u64) as usize;
+                    outln!(out, "{{\"fuzz\":\"phase\",\"call\":{i},\"threads\":{count}}}");
+                    threads.start(&run, &mut generator, &mut out, count, phase_end);
+                    generator.fds_shared = threads.any_running();
+                }
+                50..75 => {
+                    outln!(out, "{{\"fuzz\":\"phase\",\"call\":{i},\"child\":true}}");
+                    let waited = children.run_one(&run, &mut generator, &mut out);
+                    if waited.is_err() {
+                        finish(&run, &mut out, &threads, &children, i);
+                    }
+                }
+                _ => {}
+            }
         }
-        let ret = sys::syscall(target.nr(), prepared.args);
-        record(&mut stats, index, ret, call, &prepared);
-        if let Some(call) = call {
-            check(&mut out, &mut stats, &generator, i, call, &prepared, ret);
-            cleanup(&mut generator, call, &mut prepared, ret);
+        make_call(&run, &mut generator, &mut out, i);
+    }
+    if threads.join_all(&run, &mut out).is_err() {
+        finish(&run, &mut out, &threads, &children, options.count);
+    }
+    finish(&run, &mut out, &threads, &children, options.count)
+}
+
+/// Prints the summary lines and the final line, and exits: with 0 when no
+/// check failed, with 1 otherwise. `calls` is the number of calls claimed.
+fn finish(run: &Run, out: &mut Out, threads: &Threads, children: &Children, calls: u64) -> ! {
+    for (index, target) in run.targets.iter().enumerate() {
+        print_summary(out, run.stats, index, *target);
+    }
+    let violations = run.stats.violations.load(Ordering::Relaxed);
+    outln!(out, "{{\"fuzz\":\"end\",\"calls\":{calls},\"violations\":{violations},\"threads\":{},\"children\":{}}}",
+           threads.started, children.started);
+    out.flush();
+    sys::exit_group(if violations == 0 { 0 } else { 1 })
+}
+
+/// Makes call number `i`: picks a target, generates and steers its
+/// arguments, makes the call, counts the result and checks it. Returns the
+/// number of failed checks.
+fn make_call(run: &Run, generator: &mut Generator, out: &mut Out, i: u64) -> u32 {
+    let options = run.options;
+    if i > 0 && i % options.log_every == 0 {
+        // Milliseconds of the monotonic clock, to tell a stalled kernel from
+        // a slow host.
+        outln!(out, "{{\"fuzz\":\"progress\",\"calls\":{i},\"violations\":{},\"ms\":{}}}",
+               run.stats.violations.load(Ordering::Relaxed), sys::monotonic_ns() / 1_000_000);
+    }
+    let target_count = run.targets.len();
+    let index = if generator.rng.percent() < 92 {
+        generator.rng.below(run.spec_count as u64) as usize
+    } else {
+        run.spec_count + generator.rng.below((target_count - run.spec_count) as u64) as usize
+    };
+    let target = run.targets[index];
+
+    let (call, mut prepared) = match target {
+        Target::Spec(call) => {
+            let mut prepared = generator.prepare(call);
+            steer::steer(call.name, generator, &mut prepared);
+            generator.classify(call, &mut prepared);
+            (Some(call), prepared)
         }
+        Target::Extra(_) => (None, extra_arguments(generator)),
+    };
+    if i >= options.trace_from {
+        print_call(out, "call", i, target, &prepared.args, None);
     }
 
-    for (index, target) in targets[..target_count].iter().enumerate() {
-        print_summary(&mut out, &stats, index, *target);
+    let started = sys::monotonic_ns();
+    let ret = sys::syscall(target.nr(), prepared.args);
+    record(run.stats, index, ret, call, &prepared);
+
+    let Some(call) = call else {
+        report_slow_call(out, i, target, &prepared.args, started, ret);
+        return 0;
+    };
+    let found = check(out, run.stats, generator, i, call, &prepared, ret);
+    // The cleanup counts too: it unmaps what the call mapped and reaps the
+    // child of a fuzzed clone.
+    cleanup(generator, call, &mut prepared, ret);
+    report_slow_call(out, i, target, &prepared.args, started, ret);
+    found
+}
+
+/// Prints a `slow-call` line when the call that started at `started`
+/// (monotonic nanoseconds) took `SLOW_CALL_MS` or more.
+fn report_slow_call(out: &mut Out, i: u64, target: Target, args: &[usize; 6], started: u64, ret: isize) {
+    let ms = sys::monotonic_ns().saturating_sub(started) / 1_000_000;
+    if ms >= SLOW_CALL_MS {
+        print_slow_call(out, i, target, args, ms, ret);
     }
-    outln!(out, "{{\"fuzz\":\"end\",\"calls\":{},\"violations\":{}}}", options.count, stats.violations);
-    out.flush();
-    sys::exit_group(if stats.violations == 0 { 0 } else { 1 })
+}
+
+/// Writes the executable file that is not a program (see `EXEC_PATHS`).
+fn create_not_a_program() {
+    let fd = sys::open(generate::NOT_A_PROGRAM, sys::O_RDWR | sys::O_CREAT, 0o755);
+    if fd < 0 {
+        layout::fatal(b"cannot create /tmp/fuzz-noexec\n");
+    }
+    let text = b"not a program\n";
+    sys::syscall(sys::SYS_WRITE, [fd as usize, text.as_ptr() as usize, text.len(), 0, 0, 0]);
+    sys::close(fd);
 }
 
 fn ignore_signal(signal: usize) {
@@ -180,9 +330,9 @@ fn extra_arguments(generator: &mut Generator) -> Prepared {
     prepared
 }
 
-fn record(stats: &mut Stats, index: usize, ret: isize, call: Option<&Call>, prepared: &Prepared) {
+fn record(stats: &Stats, index: usize, ret: isize, call: Option<&Call>, prepared: &Prepared) {
     let column = result_column(ret);
-    stats.results[index][column] += 1;
+    stats.results[index][column].fetch_add(1, Ordering::Relaxed);
     let Some(call) = call else { return };
     let kernel_half = call
         .args
@@ -190,7 +340,7 @@ fn record(stats: &mut Stats, index: usize, ret: isize, call: Option<&Call>, prep
         .zip(&prepared.info)
         .any(|(arg, info)| arg.kind.is_pointer() && info.class == Class::KernelHalf);
     if kernel_half {
-        stats.kernel_half[index][column] += 1;
+        stats.kernel_half[index][column].fetch_add(1, Ordering::Relaxed);
     }
 }
 
@@ -206,8 +356,9 @@ fn result_column(ret: isize) -> usize {
 
 /// Checks one call's result: no success on a pointer the kernel cannot
 /// have used, no write outside an output buffer, no mapping over the
-/// fuzzer's own memory.
-fn check(out: &mut Out, stats: &mut Stats, generator: &Generator, i: u64, call: &'static Call, prepared: &Prepared, ret: isize) {
+/// fuzzer's own memory. Returns the number of failed checks.
+fn check(out: &mut Out, stats: &Stats, generator: &Generator, i: u64, call: &'static Call, prepared: &Prepared, ret: isize) -> u32 {
+    let mut found = 0;
     // /dev/null takes any write without reading the buffer, as Linux does.
     let on_null = call.args.iter().zip(&prepared.args).any(|(arg, &value)| {
         arg.kind == Kind::Fd && generator.layout.is_null_fd(value as u32 as i32 as isize)
@@ -231,6 +382,7 @@ fn check(out: &mut Out, stats: &mut Stats, generator: &Generator, i: u64, call: 
             }
             let what = if info.class == Class::KernelHalf { "kernel-half-success" } else { "invalid-pointer-success" };
             violation(out, stats, i, call, prepared, ret, what, index);
+            found += 1;
         }
     }
     for (index, arg) in call.args.iter().enumerate() {
@@ -239,14 +391,17 @@ fn check(out: &mut Out, stats: &mut Stats, generator: &Generator, i: u64, call: 
             && !canary_intact(generator, prepared.args[index], info.bytes)
         {
             violation(out, stats, i, call, prepared, ret, "write-outside-buffer", index);
+            found += 1;
         }
     }
     if matches!(call.name, "mmap" | "mremap") && ret >= 0 {
         let len = if call.name == "mmap" { prepared.args[1] } else { prepared.args[2] };
         if ret as usize >= sys::USER_END || generator.layout.touches_protected(ret as usize, len) {
             violation(out, stats, i, call, prepared, ret, "mapping-over-fuzzer", 0);
+            found += 1;
         }
     }
+    found
 }
 
 /// Arguments Linux reads only for some values of another argument, so a
@@ -270,9 +425,8 @@ fn canary_intact(generator: &Generator, addr: usize, bytes: usize) -> bool {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn violation(out: &mut Out, stats: &mut Stats, i: u64, call: &'static Call, prepared: &Prepared, ret: isize, what: &str, arg: usize) {
-    stats.violations += 1;
-    if stats.violations > MAX_PRINTED {
+fn violation(out: &mut Out, stats: &Stats, i: u64, call: &'static Call, prepared: &Prepared, ret: isize, what: &str, arg: usize) {
+    if stats.add_violation() > MAX_PRINTED {
         return;
     }
     let class = prepared.info[arg].class.name();
@@ -284,6 +438,24 @@ fn violation(out: &mut Out, stats: &mut Stats, i: u64, call: &'static Call, prep
 fn print_call(out: &mut Out, kind: &str, i: u64, target: Target, args: &[usize; 6],
               detail: Option<(&str, isize, &str, &str)>) {
     use core::fmt::Write as _;
+    write_call_fields(out, kind, i, target, args);
+    if let Some((what, ret, arg, class)) = detail {
+        let _ = write!(out, ",\"check\":\"{what}\",\"ret\":{ret},\"arg\":\"{arg}\",\"class\":\"{class}\"");
+    }
+    outln!(out, "}}");
+}
+
+/// Prints a call that took at least `SLOW_CALL_MS`, with its duration in
+/// milliseconds and its return value.
+fn print_slow_call(out: &mut Out, i: u64, target: Target, args: &[usize; 6], ms: u64, ret: isize) {
+    write_call_fields(out, "slow-call", i, target, args);
+    outln!(out, ",\"ms\":{ms},\"ret\":{ret}}}");
+}
+
+/// Writes the start of a call's JSON line, up to and including its
+/// arguments, without the closing brace.
+fn write_call_fields(out: &mut Out, kind: &str, i: u64, target: Target, args: &[usize; 6]) {
+    use core::fmt::Write as _;
     let name = match target {
         Target::Spec(call) => call.name,
         Target::Extra(_) => "?",
@@ -293,10 +465,6 @@ fn print_call(out: &mut Out, kind: &str, i: u64, target: Target, args: &[usize; 
         let _ = write!(out, "{}\"{arg:#x}\"", if n == 0 { "" } else { "," });
     }
     let _ = write!(out, "]");
-    if let Some((what, ret, arg, class)) = detail {
-        let _ = write!(out, ",\"check\":\"{what}\",\"ret\":{ret},\"arg\":\"{arg}\",\"class\":\"{class}\"");
-    }
-    outln!(out, "}}");
 }
 
 /// Closes fds that a call created and unmaps what it mapped, so that a
@@ -311,10 +479,7 @@ fn cleanup(generator: &mut Generator, call: &Call, prepared: &mut Prepared, ret:
         "close" => {
             let fd = args[0] as u32 as i32 as isize;
             if generator.layout.is_pool_fd(fd) {
-                for slot in generator.layout.pool.iter_mut().filter(|slot| **slot == fd) {
-                    *slot = -1;
-                }
-                generator.layout.closed_fd = fd;
+                generator.layout.forget_pool_fd(fd);
             }
         }
         "pipe2" | "socketpair" => {
@@ -356,16 +521,17 @@ fn close_new(generator: &mut Generator, fd: isize) {
 
 fn print_summary(out: &mut Out, stats: &Stats, index: usize, target: Target) {
     use core::fmt::Write as _;
-    let results = &stats.results[index];
+    let results: [u32; RESULTS] = core::array::from_fn(|column| stats.results[index][column].load(Ordering::Relaxed));
+    let kernel_half: [u32; RESULTS] = core::array::from_fn(|column| stats.kernel_half[index][column].load(Ordering::Relaxed));
     let calls: u32 = results.iter().sum();
     let name = match target {
         Target::Spec(call) => call.name,
         Target::Extra(_) => "",
     };
     let _ = write!(out, "{{\"fuzz\":\"syscall\",\"name\":\"{name}\",\"nr\":{},\"calls\":{calls},\"results\":", target.nr());
-    print_counts(out, results);
+    print_counts(out, &results);
     let _ = write!(out, ",\"kernel_half\":");
-    print_counts(out, &stats.kernel_half[index]);
+    print_counts(out, &kernel_half);
     let _ = write!(out, ",\"outside_spec\":[");
     if let Target::Spec(call) = target {
         let mut first = true;
@@ -400,7 +566,14 @@ fn print_counts(out: &mut Out, counts: &[u32; RESULTS]) {
 }
 
 fn parse_options(sp: usize) -> Options {
-    let mut options = Options { seed: 1, count: 10_000, log_every: 10_000, trace_from: u64::MAX, reference: false };
+    let mut options = Options {
+        seed: 1,
+        count: 10_000,
+        log_every: 10_000,
+        trace_from: u64::MAX,
+        reference: false,
+        sequential: false,
+    };
     // SAFETY: at entry the stack holds argc and argc argv pointers to
     // NUL-terminated strings, as the ELF ABI of Linux defines.
     let argc = unsafe { *(sp as *const usize) };
@@ -418,14 +591,18 @@ fn parse_options(sp: usize) -> Options {
     let mut n = 1;
     while n < argc {
         let name = arg(n);
-        if name == b"--reference" {
-            options.reference = true;
+        if name == b"--reference" || name == b"--sequential" {
+            if name == b"--reference" {
+                options.reference = true;
+            } else {
+                options.sequential = true;
+            }
             n += 1;
             continue;
         }
         let value = if n + 1 < argc { parse_number(arg(n + 1)) } else { None };
         let Some(value) = value else {
-            layout::fatal(b"usage: starry-fuzz [--seed N] [--count N] [--log-every N] [--trace-from N] [--reference]\n");
+            layout::fatal(b"usage: starry-fuzz [--seed N] [--count N] [--log-every N] [--trace-from N] [--reference] [--sequential]\n");
         };
         match name {
             b"--seed" => options.seed = value,

@@ -16,6 +16,8 @@ const HARMLESS_SIGNALS: &[usize] = &[0, 17, 23, 28, 65, u32::MAX as usize, 1000]
 const NO_SUCH_PID: usize = 0x3fff_fff0;
 
 const F_SETFL: usize = 4;
+const F_SETLK: usize = 6;
+const F_SETLKW: usize = 7;
 const F_SETSIG: usize = 10;
 const F_NOTIFY: usize = 1026;
 const FCNTL_COMMANDS: &[usize] =
@@ -56,6 +58,9 @@ pub fn steer(name: &str, generator: &mut Generator, call: &mut Prepared) {
                 // Pool fds stay non-blocking, and O_ASYNC would send SIGIO.
                 F_SETFL => args[2] = (args[2] | sys::O_NONBLOCK) & !sys::O_ASYNC,
                 F_SETSIG | F_NOTIFY => args[1] = 1,
+                // A child that waits for a record lock of its parent waits
+                // forever, because the parent waits for the child.
+                F_SETLKW if generator.in_child => args[1] = F_SETLK,
                 _ => {}
             }
         }
@@ -93,7 +98,18 @@ pub fn steer(name: &str, generator: &mut Generator, call: &mut Prepared) {
         }
         "rt_sigaction" => {
             // Every handler installed is SIG_IGN, so no signal runs code
-            // and the signals ignored at start stay ignored.
+            // and the signals ignored at start stay ignored. An action the
+            // fuzzer cannot write (the text page, the read-only page, a
+            // random address) would install the bytes found there, so a
+            // signal would jump to code bytes or kill the fuzzer. It
+            // becomes a pointer into the slot. A straddling action stays,
+            // because every kernel must reject it whole.
+            let class = call.info[1].class;
+            let readable = !is_invalid(class) && !matches!(class, Class::NonCanonical | Class::Straddle);
+            if args[1] != 0 && readable && generator.layout.access(args[1], 8, true) != layout::Access::Whole {
+                args[1] = generator.layout.slots[1];
+                call.info[1].class = Class::Valid;
+            }
             write_if_writable(generator, args[1], 1);
             sigset_size(generator, &mut args[3]);
         }
@@ -144,6 +160,15 @@ pub fn steer(name: &str, generator: &mut Generator, call: &mut Prepared) {
         }
         "futex" => futex(generator, call),
         "wait4" => args[2] |= sys::WNOHANG,
+        // A blocking pipe or eventfd that another thread reads through a
+        // reused fd number (the pool's closed fd) before this thread closes
+        // it would block that thread, forever for an eventfd.
+        "pipe2" | "eventfd2" if generator.fds_shared => args[1] |= sys::O_NONBLOCK,
+        "set_tid_address" if generator.clear_tid != 0 => {
+            // A worker thread is joined through the word its clear-tid
+            // address names, so it keeps that address.
+            args[0] = generator.clear_tid;
+        }
         "clone" => {
             let mut flags = generator.rng.pick(&[0, 17, 23, 28, 65]);
             for _ in 0..generator.rng.below(4) {

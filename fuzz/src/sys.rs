@@ -18,6 +18,11 @@ pub const SYS_MMAP: usize = 222;
 pub const SYS_MPROTECT: usize = 226;
 pub const SYS_WAIT4: usize = 260;
 pub const SYS_EVENTFD2: usize = 19;
+pub const SYS_EXIT: usize = 93;
+pub const SYS_FUTEX: usize = 98;
+pub const SYS_NANOSLEEP: usize = 101;
+pub const SYS_CLOCK_GETTIME: usize = 113;
+pub const SYS_KILL: usize = 129;
 pub const SYS_EPOLL_CREATE1: usize = 20;
 
 pub const AT_FDCWD: isize = -100;
@@ -33,6 +38,7 @@ pub const O_ASYNC: usize = 0o20000;
 pub const PROT_NONE: usize = 0;
 pub const PROT_READ: usize = 1;
 pub const PROT_WRITE: usize = 2;
+pub const MAP_SHARED: usize = 0x01;
 pub const MAP_PRIVATE: usize = 0x02;
 pub const MAP_FIXED: usize = 0x10;
 pub const MAP_ANONYMOUS: usize = 0x20;
@@ -45,6 +51,10 @@ pub const PAGE: usize = 4096;
 pub const USER_END: usize = 1 << 48;
 pub const WALL: usize = 0x4000_0000;
 pub const WNOHANG: usize = 1;
+pub const SIGCHLD: usize = 17;
+pub const SIGKILL: usize = 9;
+pub const FUTEX_WAIT: usize = 0;
+pub const CLOCK_MONOTONIC: usize = 1;
 
 /// Makes system call `nr` with six arguments and returns x0: a value, or a
 /// negative errno.
@@ -87,6 +97,98 @@ pub fn syscall(nr: usize, args: [usize; 6]) -> isize {
     ret
 }
 
+/// Starts a thread with `clone(flags, stack_top, parent_tid, tls,
+/// child_tid)` that runs `entry(arg)` on the new stack. Returns the thread
+/// id or a negative errno.
+///
+/// The new thread never returns into the caller's frames: it gets `arg` in
+/// x0 and a zero frame pointer and link register, and if `entry` returned
+/// it would end with a plain `exit(0)`.
+pub fn spawn_thread(
+    flags: usize,
+    stack_top: usize,
+    parent_tid: usize,
+    tls: usize,
+    child_tid: usize,
+    entry: extern "C" fn(usize) -> !,
+    arg: usize,
+) -> isize {
+    let ret: isize;
+    // SAFETY: the kernel writes only `parent_tid` and `child_tid`, which the
+    // caller owns, and the child runs on `stack_top`, memory that the caller
+    // reserved for it and that no Rust object uses. The parent's registers
+    // other than x0 are preserved by the Linux syscall ABI.
+    unsafe {
+        asm!(
+            "svc #0",
+            "cbnz x0, 2f",
+            "mov x0, x6",
+            "mov x29, xzr",
+            "mov x30, xzr",
+            "blr x5",
+            "mov x8, #{exit}",
+            "mov x0, #0",
+            "svc #0",
+            "2:",
+            exit = const SYS_EXIT,
+            inlateout("x0") flags => ret,
+            in("x1") stack_top,
+            in("x2") parent_tid,
+            in("x3") tls,
+            in("x4") child_tid,
+            in("x5") entry as usize,
+            in("x6") arg,
+            in("x8") SYS_CLONE,
+            options(nostack),
+        );
+    }
+    ret
+}
+
+/// Creates a child process as `fork` does (`clone(SIGCHLD, 0, ...)`).
+/// Returns the child's pid in the parent, 0 in the child, or a negative
+/// errno. Unlike [`syscall`], the child goes on running the caller's code
+/// on its own copy of the stack.
+pub fn fork() -> isize {
+    let ret: isize;
+    // SAFETY: without CLONE_VM the child runs on a copy of the address
+    // space, so the parent's memory stays as the compiler expects, and the
+    // child's copy of the stack is exactly as the caller left it.
+    unsafe {
+        asm!(
+            "svc #0",
+            inlateout("x0") SIGCHLD => ret,
+            in("x1") 0usize,
+            in("x2") 0usize,
+            in("x3") 0usize,
+            in("x4") 0usize,
+            in("x8") SYS_CLONE,
+            options(nostack),
+        );
+    }
+    ret
+}
+
+/// Returns the time of CLOCK_MONOTONIC in nanoseconds.
+pub fn monotonic_ns() -> u64 {
+    let mut time = [0u64; 2];
+    syscall(SYS_CLOCK_GETTIME, [CLOCK_MONOTONIC, time.as_mut_ptr() as usize, 0, 0, 0, 0]);
+    time[0].saturating_mul(1_000_000_000).saturating_add(time[1])
+}
+
+/// Sleeps for `nanoseconds` (less than a second).
+pub fn sleep_ns(nanoseconds: u64) {
+    let time = [0u64, nanoseconds];
+    syscall(SYS_NANOSLEEP, [time.as_ptr() as usize, 0, 0, 0, 0, 0]);
+}
+
+/// Waits on the futex word at `addr` while it contains `value`, for at most
+/// `nanoseconds` (less than a second).
+pub fn futex_wait(addr: usize, value: u32, nanoseconds: u64) {
+    let timeout = [0u64, nanoseconds];
+    syscall(SYS_FUTEX, [addr, FUTEX_WAIT, value as usize, timeout.as_ptr() as usize, 0, 0]);
+}
+
 pub fn call0(nr: usize) -> isize {
     syscall(nr, [0; 6])
 }
@@ -112,6 +214,12 @@ pub fn exit_group(status: usize) -> ! {
 pub fn mmap_anon(addr: usize, len: usize, prot: usize, fixed: bool) -> Option<usize> {
     let flags = MAP_PRIVATE | MAP_ANONYMOUS | if fixed { MAP_FIXED } else { 0 };
     let ret = syscall(SYS_MMAP, [addr, len, prot, flags, usize::MAX, 0]);
+    if ret < 0 { None } else { Some(ret as usize) }
+}
+
+/// Maps `len` bytes of anonymous memory shared with child processes.
+pub fn mmap_shared(len: usize) -> Option<usize> {
+    let ret = syscall(SYS_MMAP, [0, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, usize::MAX, 0]);
     if ret < 0 { None } else { Some(ret as usize) }
 }
 

@@ -283,9 +283,12 @@ pub fn socket(handler: &mut Handler, domain: i32, sock_type: i32, protocol: i32)
     if !matches!(kind, SOCK_STREAM | SOCK_DGRAM | SOCK_RAW | SOCK_SEQPACKET) {
         return Err(LinuxError::EINVAL);
     }
-    if kind == SOCK_RAW && domain == AF_UNIX {
-        return Err(LinuxError::ESOCKTNOSUPPORT);
+    // Linux's AF_UNIX checks the protocol first and creates a SOCK_RAW
+    // socket as SOCK_DGRAM (unix_create in net/unix/af_unix.c, 6.x).
+    if domain == AF_UNIX && protocol != 0 && protocol != AF_UNIX {
+        return Err(LinuxError::EPROTONOSUPPORT);
     }
+    let kind = if domain == AF_UNIX && kind == SOCK_RAW { SOCK_DGRAM } else { kind };
     let mut flags = OpenFlags::O_RDWR;
     if sock_type & SOCK_NONBLOCK != 0 {
         flags |= OpenFlags::O_NONBLOCK;

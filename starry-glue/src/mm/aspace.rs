@@ -7,6 +7,7 @@
 //! step, which mprotect needs.
 
 use alloc::{collections::BTreeMap, vec::Vec};
+use core::cell::RefCell;
 
 use axalloc::{UsageKind, global_allocator};
 use axerrno::LinuxError;
@@ -123,6 +124,35 @@ pub fn prot_allows(prot: MappingFlags, access: MappingFlags) -> bool {
     effective.contains(access)
 }
 
+/// Ranges of at least this many pages are searched for pages with a frame
+/// by walking the page table's present entries, not page by page. So the
+/// time of fork, munmap, mprotect and exit grows with the pages a process
+/// touched, not with the size of its mappings (a lazy mapping of 64 GiB
+/// has 16 million pages).
+const PAGE_WALK_MIN_PAGES: usize = 4096;
+/// Level of the page-table entries that map 4 KiB pages (4 levels).
+const LEAF_LEVEL: usize = 3;
+
+/// Returns the pages of `[start, start + size)` that have a frame, in
+/// address order.
+fn mapped_pages(pt: &PageTable, start: VirtAddr, size: usize) -> Vec<VirtAddr> {
+    let range = start.as_usize()..start.as_usize() + size;
+    if size / PAGE_SIZE_4K < PAGE_WALK_MIN_PAGES {
+        return PageIter4K::new(start, start + size)
+            .unwrap()
+            .filter(|&page| pt.query(page).is_ok())
+            .collect();
+    }
+    let pages = RefCell::new(Vec::new());
+    let collect = |level: usize, _index: usize, vaddr: VirtAddr, _entry: &_| {
+        if level == LEAF_LEVEL && range.contains(&vaddr.as_usize()) {
+            pages.borrow_mut().push(vaddr);
+        }
+    };
+    pt.walk(usize::MAX, Some(&collect), None);
+    pages.into_inner()
+}
+
 fn alloc_zeroed_frame() -> Option<PhysAddr> {
     let vaddr = global_allocator()
         .alloc_pages(1, PAGE_SIZE_4K, UsageKind::VirtMem)
@@ -174,8 +204,9 @@ impl MappingBackend for Backend {
     }
 
     fn unmap(&self, start: VirtAddr, size: usize, pt: &mut PageTable) -> bool {
+        let pages = mapped_pages(pt, start, size);
         let mut cursor = pt.cursor();
-        for vaddr in PageIter4K::new(start, start + size).unwrap() {
+        for vaddr in pages {
             if let Ok((frame, _, _)) = cursor.unmap(vaddr) {
                 release_frame(self, frame);
             }
@@ -184,8 +215,9 @@ impl MappingBackend for Backend {
     }
 
     fn protect(&self, start: VirtAddr, size: usize, prot: MappingFlags, pt: &mut PageTable) -> bool {
+        let pages = mapped_pages(pt, start, size);
         let mut cursor = pt.cursor();
-        for vaddr in PageIter4K::new(start, start + size).unwrap() {
+        for vaddr in pages {
             // Pages not allocated yet get the new flags when they are populated.
             let _ = cursor.protect(vaddr, pte_flags(prot));
         }
@@ -397,7 +429,7 @@ impl AddrSpace {
         if !self.is_fully_mapped(start, size) {
             return Err(LinuxError::ENOMEM);
         }
-        for vaddr in PageIter4K::new(start, start + size).unwrap() {
+        for vaddr in mapped_pages(&self.pt, start, size) {
             let Some(backend) = self.area_backend(vaddr) else {
                 continue;
             };
@@ -433,9 +465,11 @@ impl AddrSpace {
         self.map_with(new, new_size, prot, backend, false)?;
         let moved = old_size.min(new_size);
         {
+            let pages = mapped_pages(&self.pt, old, moved);
             let mut cursor = self.pt.cursor();
-            for offset in (0..moved).step_by(PAGE_SIZE_4K) {
-                let Ok((frame, flags, _)) = cursor.unmap(old + offset) else {
+            for page in pages {
+                let offset = page - old;
+                let Ok((frame, flags, _)) = cursor.unmap(page) else {
                     continue;
                 };
                 if cursor
@@ -559,6 +593,9 @@ impl AddrSpace {
     pub fn fork_copy(&mut self) -> Result<AddrSpace, LinuxError> {
         // Pages of shared areas get their frames now, so that both processes
         // see the same page even if it was never touched before.
+        // NOTE: this takes time and memory in proportion to the size of the
+        // shared areas, so a huge lazy MAP_SHARED mapping makes fork slow or
+        // fail with ENOMEM, where Linux shares the untouched pages lazily.
         let shared_pages: Vec<VirtAddr> = self
             .areas
             .iter()
@@ -576,8 +613,9 @@ impl AddrSpace {
                 shared,
             };
             child.map_with(area.start(), area.size(), area.flags(), backend, false)?;
+            let pages = mapped_pages(&self.pt, area.start(), area.size());
             let mut cursor = child.pt.cursor();
-            for vaddr in PageIter4K::new(area.start(), area.end()).unwrap() {
+            for vaddr in pages {
                 let Ok((paddr, flags, _)) = self.pt.query(vaddr) else {
                     continue;
                 };

@@ -855,14 +855,14 @@ impl VfsNode for Ext4Node {
         let new_dir = self.same_fs(new_parent)?;
         let old = file_name(old_name)?;
         let new = file_name(new_name)?;
+        if flags.contains(RenameFlags::WHITEOUT) {
+            // NOTE: rsext4 0.9.2 cannot create a whiteout (it fails with
+            // "unsupported"), so this is EINVAL, the Linux errno of a file
+            // system without RENAME_WHITEOUT, as on tmpfs.
+            return Err(LinuxError::EINVAL);
+        }
         let options = if flags.contains(RenameFlags::EXCHANGE) {
             RenameOptions::EXCHANGE
-        } else if flags.contains(RenameFlags::WHITEOUT) {
-            if flags.contains(RenameFlags::NOREPLACE) {
-                RenameOptions::WHITEOUT_NO_REPLACE
-            } else {
-                RenameOptions::WHITEOUT
-            }
         } else if flags.contains(RenameFlags::NOREPLACE) {
             RenameOptions::NO_REPLACE
         } else {
