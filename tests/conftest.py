@@ -81,6 +81,20 @@ def run_reference(*args: str, timeout: int = BOOT_TIMEOUT) -> Run:
     return Run(proc.returncode, _normalise(proc.stdout), _normalise(proc.stderr))
 
 
+def compare_with_linux(script: str, disk: Path) -> list[str]:
+    """Run `python3.11 -c script` on the Linux reference and on the kernel;
+    assert that both exit with 0 and that the kernel's output ends with
+    the reference's lines. Returns those lines."""
+    linux = run_reference("-c", script)
+    assert linux.status == 0, linux.stderr
+    expected = linux.stdout.splitlines()
+    assert expected, "the reference printed nothing"
+    ours = run_kernel("-c", script, disk=disk)
+    assert ours.status == 0, ours.stdout[-2000:]
+    assert ours.lines[-len(expected):] == expected
+    return expected
+
+
 @pytest.fixture(scope="session")
 def built():
     """Build the checked kernel and the root image once per test session."""

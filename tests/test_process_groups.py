@@ -9,7 +9,7 @@ Linux reference.
 
 import time
 
-from conftest import run_kernel, run_reference
+from conftest import compare_with_linux, run_kernel
 from test_console import PROMPT, console, expect_answer  # noqa: F401
 
 # Shared helpers of the scripts below.
@@ -156,17 +156,6 @@ def reap_in_own_group():
     print("wait own group", os.waitpid(0, 0) == (same, 5 << 8), flush=True)
 print("wait 0", wait_status(fork_child(reap_in_own_group)))
 """
-
-
-def compare_with_linux(script: str, disk) -> list[str]:
-    linux = run_reference("-c", script)
-    assert linux.status == 0, linux.stderr
-    expected = linux.stdout.splitlines()
-    assert expected, "the reference printed nothing"
-    ours = run_kernel("-c", script, disk=disk)
-    assert ours.status == 0, ours.stdout[-2000:]
-    assert ours.lines[-len(expected):] == expected
-    return expected
 
 
 def test_group_ids_match_linux(disk):

@@ -7,7 +7,7 @@ signal while the parent waits, and the output is compared with the Linux
 reference line for line.
 """
 
-from conftest import run_kernel, run_reference
+from conftest import compare_with_linux
 
 HELPERS = r"""
 import ctypes, errno, os, signal, sys, time
@@ -178,17 +178,6 @@ reap(child)
 print("timed out", signal.sigtimedwait([signal.SIGUSR2], 0.2))
 print("caught", caught)
 """
-
-
-def compare_with_linux(script: str, disk) -> list[str]:
-    linux = run_reference("-c", script)
-    assert linux.status == 0, linux.stderr
-    expected = linux.stdout.splitlines()
-    assert expected, "the reference printed nothing"
-    ours = run_kernel("-c", script, disk=disk)
-    assert ours.status == 0, ours.stdout[-2000:]
-    assert ours.lines[-len(expected):] == expected
-    return expected
 
 
 def test_read_restarts_with_sa_restart(disk):
