@@ -43,7 +43,7 @@ print("worker counted", counts[1] > 0)
 
 
 def test_busy_child_lets_parent_run(disk):
-    run = run_kernel("-c", BUSY_CHILD, disk=disk, timeout=120)
+    run = run_kernel("-c", BUSY_CHILD, disk=disk)
     assert run.status == 0, run.stdout[-2000:]
     assert "parent woke True" in run.lines
     assert "child killed by 9" in run.lines
@@ -52,7 +52,7 @@ def test_busy_child_lets_parent_run(disk):
 def test_busy_threads_both_progress(disk):
     # CPython hands the GIL over when a waiting thread requests it, which it
     # can only do when it gets the CPU.
-    run = run_kernel("-c", BUSY_THREADS, disk=disk, timeout=120)
+    run = run_kernel("-c", BUSY_THREADS, disk=disk)
     assert run.status == 0, run.stdout[-2000:]
     assert "main counted True" in run.lines
     assert "worker counted True" in run.lines
