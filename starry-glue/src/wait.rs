@@ -18,12 +18,12 @@ use axtask::WaitQueue;
 
 /// The queue that threads waiting for a file sleep on.
 static FILE_EVENT: WaitQueue = WaitQueue::new();
-/// The number of threads sleeping on [`FILE_EVENT`], so that a syscall
-/// wakes nobody without taking the queue's lock when none sleeps.
+/// The number of threads sleeping on [`FILE_EVENT`]. When it is 0, a
+/// syscall return skips the queue's lock.
 static SLEEPERS: AtomicUsize = AtomicUsize::new(0);
 
-/// The longest sleep before a waiter polls again: the latency of console
-/// input (plus up to one timer tick, 10 ms, until the timer fires).
+/// The maximum sleep before a waiter polls again, and so the latency of
+/// console input (plus up to one timer tick, 10 ms, until the timer fires).
 const MAX_SLEEP: Duration = Duration::from_millis(10);
 
 /// Sleeps until another task made a syscall, `MAX_SLEEP` passed or `limit`

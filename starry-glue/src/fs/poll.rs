@@ -69,8 +69,8 @@ impl Deadline {
 }
 
 /// Calls `check` until it returns a non-zero count or the deadline passes.
-/// A signal ends the wait with `EINTR`, and `restart` decides whether the
-/// call runs again after it.
+/// A signal ends the wait with `EINTR`. `restart` is the rule that decides
+/// whether the call runs again after the signal.
 pub fn wait_until<R: Default + PartialEq>(
     deadline: &Deadline,
     restart: Restart,

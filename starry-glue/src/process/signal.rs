@@ -258,10 +258,10 @@ fn raise_requested_signals() {
 
 /// Sends `sig` to process `pid`, as kill does, and returns whether the
 /// process has a thread. Linux queues such a signal for the whole process
-/// and lets any thread take it; here it goes to one thread, chosen in
+/// and lets any thread take it. Here it goes to one thread, chosen in
 /// Linux's order of preference: the calling thread when it belongs to the
-/// process and does not block `sig`, a thread in rt_sigtimedwait for `sig`,
-/// a thread that does not block it, else the main thread.
+/// process and does not block `sig`, then a thread in rt_sigtimedwait for
+/// `sig`, then a thread that does not block it, else the main thread.
 ///
 /// NOTE: when every thread blocks `sig`, only the main thread can take it
 /// later, where Linux lets the first thread that unblocks or waits for it.

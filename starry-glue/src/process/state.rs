@@ -377,7 +377,7 @@ pub fn remove_process(pid: Pid) {
 /// ([`end_other_threads`]).
 ///
 /// NOTE: the children of an exiting process are not handed to init, so
-/// nobody reaps them once they exit.
+/// they stay zombies once they exit.
 pub fn exit_current_process(status: ExitStatus) -> ! {
     let Some(thread) = try_current_thread() else {
         panic!("exit_current_process called from a kernel task");
