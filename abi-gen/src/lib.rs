@@ -44,7 +44,11 @@ fn expand(path: &Path) -> proc_macro2::TokenStream {
             return compile_error(&format!("failed to read the spec {}: {e}", path.display()));
         }
     };
-    match spec::parse(&text) {
+    let checked = spec::parse(&text).and_then(|spec| {
+        spec.check_linux_numbers()?;
+        Ok(spec)
+    });
+    match checked {
         Ok(spec) => codegen::generate(&spec, &path.to_string_lossy()),
         Err(e) => compile_error(&format!("{}: {e}", path.display())),
     }

@@ -8,6 +8,11 @@ use std::fmt;
 
 use serde::Deserialize;
 
+// The `abi-gen` program includes this file by path, so the path is spelled
+// out to resolve the same from both crates.
+#[path = "spec_numbers.rs"]
+mod numbers;
+
 /// Architectures that a spec entry can give a number for, in table order.
 pub const ARCHES: [&str; 4] = ["aarch64", "riscv64", "x86_64", "loongarch64"];
 
@@ -259,6 +264,15 @@ struct RawArg {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Spec {
     pub entries: Vec<Entry>,
+}
+
+impl Spec {
+    /// Check every entry's numbers against Linux's tables in the `syscalls`
+    /// crate. [`parse`] leaves this out so that its tests can use made-up
+    /// entries.
+    pub fn check_linux_numbers(&self) -> Result<(), SpecError> {
+        self.entries.iter().try_for_each(numbers::check)
+    }
 }
 
 /// One checked syscall entry.

@@ -402,3 +402,59 @@ fn missing_spec_file_expands_to_compile_error() {
         "{text}"
     );
 }
+
+#[test]
+fn linux_numbers_accept_read() {
+    parse(READ).unwrap().check_linux_numbers().unwrap();
+}
+
+#[test]
+fn linux_numbers_reject_wrong_number() {
+    let text = READ.replace("x86_64 = 0", "x86_64 = 3");
+    let e = parse(&text).unwrap().check_linux_numbers().unwrap_err();
+    assert_eq!(e.entry, "read");
+    assert_eq!(e.field, "nr.x86_64");
+    assert!(
+        e.message.contains("differs from Linux's 0"),
+        "{}",
+        e.message
+    );
+}
+
+#[test]
+fn linux_numbers_reject_missing_number() {
+    let text = READ.replace(", loongarch64 = 63", "");
+    let e = parse(&text).unwrap().check_linux_numbers().unwrap_err();
+    assert_eq!(e.field, "nr.loongarch64");
+    assert!(e.message.starts_with("missing"), "{}", e.message);
+}
+
+#[test]
+fn linux_numbers_reject_absent_call() {
+    // riscv64 has no renameat: asm-generic leaves it out.
+    let text = READ
+        .replace("name = \"read\"", "name = \"renameat\"")
+        .replace(
+            "aarch64 = 63, riscv64 = 63, x86_64 = 0, loongarch64 = 63",
+            "aarch64 = 38, riscv64 = 38, x86_64 = 264",
+        );
+    let e = parse(&text).unwrap().check_linux_numbers().unwrap_err();
+    assert_eq!(e.field, "nr.riscv64");
+    assert!(
+        e.message.contains("Linux has no `renameat`"),
+        "{}",
+        e.message
+    );
+}
+
+#[test]
+fn linux_numbers_allow_spec_gap() {
+    // Linux 6.1's loongarch64 has no renameat, although the crate lists it.
+    let text = READ
+        .replace("name = \"read\"", "name = \"renameat\"")
+        .replace(
+            "aarch64 = 63, riscv64 = 63, x86_64 = 0, loongarch64 = 63",
+            "aarch64 = 38, x86_64 = 264",
+        );
+    parse(&text).unwrap().check_linux_numbers().unwrap();
+}

@@ -56,7 +56,11 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let spec = match spec::parse(&text) {
+    let checked = spec::parse(&text).and_then(|spec| {
+        spec.check_linux_numbers()?;
+        Ok(spec)
+    });
+    let spec = match checked {
         Ok(spec) => spec,
         Err(e) => {
             eprintln!("abi-gen: {}: {e}", spec_path.display());
