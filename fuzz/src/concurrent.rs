@@ -224,6 +224,10 @@ impl Children {
             return Ok(());
         }
         let seed = generator.rng.next();
+        // A fuzzed rt_sigaction may have set SIGCHLD to SIG_IGN or given
+        // it SA_NOCLDWAIT, and then the kernel reaps the child itself and
+        // wait4 gets ECHILD. The default action keeps the child's status.
+        sys::set_default_action(sys::SIGCHLD);
         let pid = sys::fork();
         if pid == 0 {
             run_child(run, generator, out, block, seed);

@@ -145,6 +145,13 @@ pub fn spawn_thread(
     ret
 }
 
+/// Sets the action of `signal` to SIG_DFL with no flags.
+pub fn set_default_action(signal: usize) {
+    // struct sigaction of the kernel: handler, flags, restorer, mask.
+    let action: [u64; 4] = [0; 4];
+    syscall(SYS_RT_SIGACTION, [signal, action.as_ptr() as usize, 0, 8, 0, 0]);
+}
+
 /// Creates a child process as `fork` does (`clone(SIGCHLD, 0, ...)`).
 /// Returns the child's pid in the parent, 0 in the child, or a negative
 /// errno. Unlike [`syscall`], the child goes on running the caller's code

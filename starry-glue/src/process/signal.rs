@@ -16,7 +16,7 @@ use axerrno::LinuxError;
 use axhal::context::TrapFrame;
 use axtask::WaitQueue;
 
-use super::{ExitStatus, NSIG, SS_DISABLE, Thread, current_thread, exit_current_process};
+use super::{ExitStatus, NSIG, Process, SS_DISABLE, Thread, current_thread, exit_current_process};
 
 type SysResult<T = ()> = Result<T, LinuxError>;
 
@@ -34,11 +34,20 @@ const DEFAULT_IGNORED: [u32; 8] = [17, 18, 23, 28, 19, 20, 21, 22];
 const SIG_DFL: usize = 0;
 const SIG_IGN: usize = 1;
 
+const SA_NOCLDWAIT: u64 = 0x0000_0002;
 const SA_RESTART: u64 = 0x1000_0000;
 const SA_ONSTACK: u64 = 0x0800_0000;
 const SA_RESTORER: u64 = 0x0400_0000;
 const SA_NODEFER: u64 = 0x4000_0000;
 const SA_RESETHAND: u64 = 0x8000_0000;
+
+/// Tells whether `parent` lets its children's exits go unreaped: its
+/// SIGCHLD action is SIG_IGN or carries SA_NOCLDWAIT. Linux then reaps an
+/// exiting child at once and wait4 gets ECHILD once no child is left.
+pub fn ignores_children(parent: &Process) -> bool {
+    let action = parent.sigactions.lock()[SIGCHLD as usize - 1];
+    action.handler == SIG_IGN || action.flags & SA_NOCLDWAIT != 0
+}
 
 /// `si_code` values.
 pub const SI_USER: i32 = 0;

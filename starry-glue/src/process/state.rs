@@ -120,7 +120,9 @@ pub struct Brk {
 /// exit status, shared by its threads.
 pub struct Process {
     pub pid: Pid,
-    pub ppid: Pid,
+    /// The parent's pid. init (pid 1) adopts the children of a process
+    /// that exits.
+    pub ppid: AtomicU32,
     /// The process group id: the pid of the group's leader.
     pub pgid: AtomicU32,
     /// The session id: the pid of the session's leader.
@@ -159,7 +161,7 @@ impl Process {
     pub fn new(pid: Pid, ppid: Pid, exe_path: String, aspace: AddrSpace, brk_start: usize, fs: starry_vfs::FsContext) -> Arc<Self> {
         Arc::new(Self {
             pid,
-            ppid,
+            ppid: AtomicU32::new(ppid),
             pgid: AtomicU32::new(pid),
             sid: AtomicU32::new(pid),
             did_exec: AtomicBool::new(false),
@@ -182,6 +184,10 @@ impl Process {
             vfork_wait: WaitQueue::new(),
             itimers: Mutex::new([super::itimer::IntervalTimer::default(); super::itimer::ITIMER_COUNT]),
         })
+    }
+
+    pub fn ppid(&self) -> Pid {
+        self.ppid.load(Ordering::Relaxed)
     }
 
     pub fn pgid(&self) -> Pid {
@@ -370,26 +376,23 @@ pub fn remove_process(pid: Pid) {
     PROCESSES.lock().remove(&pid);
 }
 
+/// The pid of init, which adopts orphans.
+const INIT_PID: Pid = 1;
+
 /// Ends the current process with `status`. init's end runs the init-exit
 /// hook (sync the disks, end QEMU). Any other process closes its files,
-/// frees its memory and stays a zombie until its parent reaps it. The
+/// frees its memory, hands its children to init and stays a zombie until
+/// its parent reaps it, unless the parent ignores SIGCHLD or set
+/// SA_NOCLDWAIT: then the process is reaped at once, as on Linux. The
 /// other threads leave on their next return to user mode
 /// ([`end_other_threads`]).
-///
-/// NOTE: the children of an exiting process are not handed to init, so
-/// they stay zombies once they exit.
 pub fn exit_current_process(status: ExitStatus) -> ! {
     let Some(thread) = try_current_thread() else {
         panic!("exit_current_process called from a kernel task");
     };
     let process = thread.process.clone();
-    let already_exiting = {
-        let mut exit_status = process.exit_status.lock();
-        let exiting = exit_status.is_some();
-        exit_status.get_or_insert(status);
-        exiting
-    };
-    if already_exiting {
+    let record = record_exit(&process, status);
+    if record == ExitRecord::AlreadyExiting {
         // Another thread ended the process and keeps its status; this one
         // only leaves.
         unregister_thread(axtask::current().id().as_u64());
@@ -399,7 +402,7 @@ pub fn exit_current_process(status: ExitStatus) -> ! {
     }
     end_other_threads(&thread);
     *process.itimers.lock() = Default::default();
-    if process.pid == 1 {
+    if process.pid == INIT_PID {
         drop(thread);
         drop(process);
         match INIT_EXIT_HOOK.get() {
@@ -414,12 +417,14 @@ pub fn exit_current_process(status: ExitStatus) -> ! {
     process.aspace.lock().clear();
     process.vfork_done.store(true, Ordering::Release);
     process.vfork_wait.notify_all(false);
-    if let Some(parent) = find_process(process.ppid) {
+    hand_children_to_init(&process);
+    if record == ExitRecord::Reaped {
+        remove_process(process.pid);
+    }
+    if let Some(parent) = find_process(process.ppid()) {
         parent.child_exit.notify_all(false);
         // The parent learns of the exit by SIGCHLD too, which fork and
         // vfork children send on Linux.
-        // NOTE: a parent whose SIGCHLD action is SIG_IGN still has to reap
-        // the child; Linux reaps it at once.
         let info = super::signal::SigInfo {
             code: match status {
                 ExitStatus::Code(_) => super::signal::CLD_EXITED,
@@ -433,4 +438,86 @@ pub fn exit_current_process(status: ExitStatus) -> ! {
     drop(thread);
     drop(process);
     axtask::exit(0)
+}
+
+/// The outcome of [`record_exit`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ExitRecord {
+    /// Another thread recorded its status first.
+    AlreadyExiting,
+    /// The process stays in its parent's children until wait4 reaps it.
+    Zombie,
+    /// The parent ignores its children's exits, so no one will reap the
+    /// process: it left the parent's children at once.
+    Reaped,
+}
+
+/// Records `status` as the exit status of `process` unless another thread
+/// did first. The parent's list of children stays locked meanwhile, so
+/// that wait4 never finds an exited child that is reaped automatically.
+fn record_exit(process: &Arc<Process>, status: ExitStatus) -> ExitRecord {
+    let set_status = || {
+        let mut exit_status = process.exit_status.lock();
+        let first = exit_status.is_none();
+        exit_status.get_or_insert(status);
+        first
+    };
+    let with_parent = with_parent_children(process, |parent, children| {
+        if !set_status() {
+            return ExitRecord::AlreadyExiting;
+        }
+        if super::signal::ignores_children(parent) {
+            children.retain(|child| child.pid != process.pid);
+            return ExitRecord::Reaped;
+        }
+        ExitRecord::Zombie
+    });
+    match with_parent {
+        Some(record) => record,
+        // init has no parent.
+        None if set_status() => ExitRecord::Zombie,
+        None => ExitRecord::AlreadyExiting,
+    }
+}
+
+/// Runs `f` on the parent of `process` and the parent's locked list of
+/// children; `None` when the parent is gone. A parent that exits meanwhile
+/// hands its children to init, so the parent is looked up again until it
+/// is still the parent with its list locked.
+fn with_parent_children<R>(
+    process: &Process,
+    f: impl FnOnce(&Arc<Process>, &mut Vec<Arc<Process>>) -> R,
+) -> Option<R> {
+    loop {
+        let parent = find_process(process.ppid())?;
+        let mut children = parent.children.lock();
+        if process.ppid() == parent.pid {
+            return Some(f(&parent, &mut children));
+        }
+    }
+}
+
+/// Hands the children of an exiting process to init, as Linux does
+/// without a subreaper. Zombies among them wake init's wait4; init reaps
+/// them only if it waits, as on Linux.
+fn hand_children_to_init(process: &Process) {
+    let Some(init) = find_process(INIT_PID) else {
+        return;
+    };
+    let mut orphans = process.children.lock();
+    if orphans.is_empty() {
+        return;
+    }
+    let mut adopted = init.children.lock();
+    let mut zombie_adopted = false;
+    for orphan in orphans.drain(..) {
+        orphan.ppid.store(INIT_PID, Ordering::Relaxed);
+        zombie_adopted |= orphan.exit_status.lock().is_some();
+        adopted.push(orphan);
+    }
+    drop(adopted);
+    drop(orphans);
+    if zombie_adopted {
+        init.child_exit.notify_all(false);
+    }
 }

@@ -526,7 +526,7 @@ impl ProcessSyscalls for Handler {
         } else {
             let target = self.process_by_pid(pid)?;
             // Only the caller and its own children can be moved.
-            if target.ppid != caller.pid {
+            if target.ppid() != caller.pid {
                 return Err(LinuxError::ESRCH);
             }
             if target.sid() != caller.sid() {
@@ -647,7 +647,7 @@ impl ProcessSyscalls for Handler {
     }
 
     fn sys_getppid(&mut self) -> SysResult<isize> {
-        Ok(self.process().ppid as isize)
+        Ok(self.process().ppid() as isize)
     }
 
     fn sys_getuid(&mut self) -> SysResult<isize> {
