@@ -24,8 +24,9 @@ pub fn signal_pending() -> bool {
 }
 
 /// Runs `operation` until it stops returning `EAGAIN`, sleeping in between
-/// (`crate::wait`), unless the file is non-blocking. A pending signal ends the wait
-/// with `EINTR`, and the call runs again after a handler with `SA_RESTART`.
+/// (`crate::wait`), unless the file or socket is non-blocking. A pending
+/// signal ends the wait with `EINTR`, and the call runs again after a
+/// handler with `SA_RESTART`.
 pub fn wait_while_blocked<R>(
     file: &dyn FileLike,
     mut operation: impl FnMut() -> SysResult<R>,

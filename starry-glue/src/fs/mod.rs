@@ -6,7 +6,7 @@
 
 mod control;
 mod convert;
-mod io;
+pub(crate) mod io;
 mod poll;
 
 use alloc::{sync::Arc, vec::Vec};

@@ -12,7 +12,7 @@ use spin::Mutex;
 use starry_vfs::{FileLike, OpenFlags, S_IFSOCK, Stat, VfsResult};
 use syscall_abi::{Fd, LinuxError, SysResult, SyscallContext, UserInBytes, UserInOut, UserMemory, UserOutBytes};
 
-use crate::{Handler, process::signal};
+use crate::{Handler, fs::io::wait_while_blocked};
 
 const AF_UNIX: i32 = 1;
 const AF_INET: i32 = 2;
@@ -154,24 +154,6 @@ impl FileLike for SocketPairEnd {
 
     fn as_any(&self) -> &dyn Any {
         self
-    }
-}
-
-/// Runs `operation` until it stops returning `EAGAIN`, sleeping in between
-/// (`crate::wait`), unless the socket is non-blocking. A pending signal ends the
-/// wait with `EINTR`, and the call runs again after a handler with
-/// `SA_RESTART`.
-fn wait_while_blocked<R>(file: &dyn FileLike, mut operation: impl FnMut() -> VfsResult<R>) -> SysResult<R> {
-    loop {
-        match operation() {
-            Err(LinuxError::EAGAIN) if !file.status_flags().contains(OpenFlags::O_NONBLOCK) => {
-                if signal::has_pending_signal() {
-                    return Err(signal::interrupted(signal::Restart::UnlessHandlerWithoutSaRestart));
-                }
-                crate::wait::sleep_until_file_event(None);
-            }
-            result => return result,
-        }
     }
 }
 
