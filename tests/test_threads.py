@@ -1,7 +1,7 @@
 """Threads of a process that ends: exit_group ends every thread, and the
 status the parent sees is the one exit_group passed."""
 
-from conftest import run_kernel, run_reference
+from conftest import compare_with_linux, run_kernel, run_reference
 
 EXIT_WITH_THREADS = r"""
 import os, sys, threading, time
@@ -92,3 +92,38 @@ def test_execve_ends_other_threads(disk):
     run = run_kernel("-c", EXEC_WITH_THREADS, disk=disk)
     assert run.status == 0, run.stdout[-2000:]
     assert "new program ran" in run.lines
+
+
+BLOCKED_EVERYWHERE = r"""
+import os, signal, threading
+signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1})
+result = {}
+ready = threading.Event()
+sent = threading.Event()
+
+def worker():
+    # The worker inherits the mask, so every thread blocks SIGUSR1 when
+    # the signal comes.
+    ready.set()
+    sent.wait()
+    result["pending"] = signal.SIGUSR1 in signal.sigpending()
+    info = signal.sigtimedwait({signal.SIGUSR1}, 5)
+    result["took"] = info.si_signo if info else None
+
+thread = threading.Thread(target=worker)
+thread.start()
+ready.wait()
+os.kill(os.getpid(), signal.SIGUSR1)
+sent.set()
+thread.join()
+print("pending in worker", result["pending"])
+print("worker took", result["took"])
+print("left for main", signal.sigpending())
+"""
+
+
+def test_blocked_process_signal_any_thread(disk):
+    lines = compare_with_linux(BLOCKED_EVERYWHERE, disk)
+    assert "pending in worker True" in lines
+    assert "worker took 10" in lines
+    assert "left for main set()" in lines

@@ -168,13 +168,30 @@ pub fn suspend(thread: &Thread, mask: u64) -> LinuxError {
     interrupted(Restart::UnlessHandler)
 }
 
-/// rt_sigpending: the signals pending on `thread` that it blocks.
+/// rt_sigpending: the signals pending on `thread` or on its process that
+/// the thread blocks.
 pub fn pending_blocked(thread: &Thread) -> u64 {
-    let pending = thread.pending.lock();
-    let raised = (1..=NSIG as u32)
-        .filter(|&sig| pending[sig as usize - 1].is_some())
-        .fold(0, |set, sig| set | bit(sig));
+    let raised = pending_set(&thread.pending.lock()) | pending_set(&thread.process.shared_pending.lock());
     raised & thread.sigmask()
+}
+
+/// Collects the signals of a pending table into a set (bit `n - 1` for
+/// signal `n`).
+fn pending_set(pending: &[Option<SigInfo>; NSIG]) -> u64 {
+    (1..=NSIG as u32)
+        .filter(|&sig| pending[sig as usize - 1].is_some())
+        .fold(0, |set, sig| set | bit(sig))
+}
+
+/// Takes the lowest signal of `allowed` that is pending on `thread`, then
+/// on its process.
+fn take_pending(thread: &Thread, allowed: impl Fn(u32) -> bool) -> Option<(u32, SigInfo)> {
+    let take_from = |pending: &mut [Option<SigInfo>; NSIG]| {
+        (1..=NSIG as u32)
+            .filter(|&sig| allowed(sig))
+            .find_map(|sig| pending[sig as usize - 1].take().map(|info| (sig, info)))
+    };
+    take_from(&mut thread.pending.lock()).or_else(|| take_from(&mut thread.process.shared_pending.lock()))
 }
 
 /// rt_sigtimedwait: takes the lowest pending signal of `wanted` (SIGKILL
@@ -193,13 +210,7 @@ fn wait_for_signal_in(thread: &Thread, wanted: u64, timeout: Option<Duration>) -
     let deadline = timeout.map(|timeout| axhal::time::monotonic_time_nanos().saturating_add(timeout.as_nanos() as u64));
     loop {
         raise_requested_signals();
-        let taken = {
-            let mut pending = thread.pending.lock();
-            (1..=NSIG as u32)
-                .filter(|&sig| wanted & bit(sig) != 0)
-                .find_map(|sig| pending[sig as usize - 1].take().map(|info| (sig, info)))
-        };
-        if let Some(taken) = taken {
+        if let Some(taken) = take_pending(thread, |sig| wanted & bit(sig) != 0) {
             return Ok(taken);
         }
         if has_pending_signal() {
@@ -266,14 +277,11 @@ fn raise_requested_signals() {
 }
 
 /// Sends `sig` to process `pid`, as kill does, and returns whether the
-/// process has a thread. Linux queues such a signal for the whole process
-/// and lets any thread take it. Here it goes to one thread, chosen in
-/// Linux's order of preference: the calling thread when it belongs to the
-/// process and does not block `sig`, then a thread in rt_sigtimedwait for
-/// `sig`, then a thread that does not block it, else the main thread.
-///
-/// NOTE: when every thread blocks `sig`, only the main thread can take it
-/// later, where Linux lets the first thread that unblocks or waits for it.
+/// process has a thread. It goes to one thread, chosen in Linux's order of
+/// preference: the calling thread when it belongs to the process and does
+/// not block `sig`, then a thread in rt_sigtimedwait for `sig`, then a
+/// thread that does not block it. When every thread blocks `sig`, it stays
+/// pending on the process until a thread unblocks or waits for it.
 pub fn send_process_signal(pid: super::Pid, sig: u32, info: SigInfo) -> bool {
     let threads = super::process_threads(pid);
     let Some(main) = threads.first() else {
@@ -288,9 +296,16 @@ pub fn send_process_signal(pid: super::Pid, sig: u32, info: SigInfo) -> bool {
                 .find(|thread| thread.sigwait_set.load(Ordering::Relaxed) & bit(sig) != 0)
                 .cloned()
         })
-        .or_else(|| threads.iter().find(|thread| !blocks(thread)).cloned())
-        .unwrap_or_else(|| main.clone());
-    send_signal(&target, sig, info);
+        .or_else(|| threads.iter().find(|thread| !blocks(thread)).cloned());
+    match target {
+        Some(target) => send_signal(&target, sig, info),
+        None => {
+            // Blocked signals stay pending even when ignored, as in
+            // send_signal.
+            main.process.shared_pending.lock()[sig as usize - 1] = Some(info);
+            SIGNAL_SENT.notify_all(false);
+        }
+    }
     true
 }
 
@@ -305,9 +320,9 @@ pub fn has_pending_signal() -> bool {
     if thread.exit_requested.load(Ordering::Acquire) {
         return true;
     }
-    let mask = thread.sigmask();
-    let pending = thread.pending.lock();
-    (1..=NSIG as u32).any(|sig| pending[sig as usize - 1].is_some() && (sig == SIGKILL || mask & bit(sig) == 0))
+    let deliverable = bit(SIGKILL) | !thread.sigmask();
+    let pending = pending_set(&thread.pending.lock()) | pending_set(&thread.process.shared_pending.lock());
+    pending & deliverable != 0
 }
 
 /// Makes `sig` pending on `thread`, unless its action ignores it. SIGKILL
@@ -336,13 +351,11 @@ pub fn has_live_handler(thread: &Thread, sig: u32) -> bool {
     action.handler != SIG_DFL && action.handler != SIG_IGN && thread.sigmask() & bit(sig) == 0
 }
 
-/// Takes the lowest pending signal that is not blocked.
+/// Takes the lowest pending signal that is not blocked, from the thread's
+/// own signals first.
 fn take_deliverable(thread: &Thread) -> Option<(u32, SigInfo)> {
     let mask = thread.sigmask();
-    let mut pending = thread.pending.lock();
-    (1..=NSIG as u32)
-        .filter(|&sig| sig == SIGKILL || mask & bit(sig) == 0)
-        .find_map(|sig| pending[sig as usize - 1].take().map(|info| (sig, info)))
+    take_pending(thread, |sig| sig == SIGKILL || mask & bit(sig) == 0)
 }
 
 fn put(frame: &mut [u8], offset: usize, bytes: &[u8]) {

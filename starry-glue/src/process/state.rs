@@ -151,6 +151,10 @@ pub struct Process {
     /// exited, which lets its parent continue.
     pub vfork_done: AtomicBool,
     pub vfork_wait: WaitQueue,
+    /// Signals sent to the process while every thread blocked them (index
+    /// `n - 1` for signal `n`): the first thread that unblocks or waits for
+    /// one takes it.
+    pub shared_pending: Mutex<[Option<super::signal::SigInfo>; NSIG]>,
     /// ITIMER_REAL, ITIMER_VIRTUAL and ITIMER_PROF; a fork starts without.
     pub itimers: Mutex<[super::itimer::IntervalTimer; super::itimer::ITIMER_COUNT]>,
 }
@@ -182,6 +186,7 @@ impl Process {
             child_exit: WaitQueue::new(),
             vfork_done: AtomicBool::new(false),
             vfork_wait: WaitQueue::new(),
+            shared_pending: Mutex::new([None; NSIG]),
             itimers: Mutex::new([super::itimer::IntervalTimer::default(); super::itimer::ITIMER_COUNT]),
         })
     }
