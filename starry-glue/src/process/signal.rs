@@ -163,9 +163,27 @@ pub fn end_temporary_mask<T>(thread: &Thread, result: Result<T, LinuxError>) -> 
 pub fn suspend(thread: &Thread, mask: u64) -> LinuxError {
     begin_temporary_mask(thread, mask);
     while !has_pending_signal() {
-        SIGNAL_SENT.wait_timeout(SUSPEND_CHECK_INTERVAL);
+        sleep_until_signal_sent(None);
     }
     interrupted(Restart::UnlessHandler)
+}
+
+/// Sleeps until a signal is sent, [`SUSPEND_CHECK_INTERVAL`] passes or the
+/// monotonic time reaches `deadline` (nanoseconds). Returns `false`, without
+/// sleeping, when the deadline has passed already.
+fn sleep_until_signal_sent(deadline: Option<u64>) -> bool {
+    let step = match deadline {
+        None => SUSPEND_CHECK_INTERVAL,
+        Some(deadline) => {
+            let now = axhal::time::monotonic_time_nanos();
+            if now >= deadline {
+                return false;
+            }
+            Duration::from_nanos(deadline - now).min(SUSPEND_CHECK_INTERVAL)
+        }
+    };
+    SIGNAL_SENT.wait_timeout(step);
+    true
 }
 
 /// rt_sigpending: the signals pending on `thread` or on its process that
@@ -216,13 +234,9 @@ fn wait_for_signal_in(thread: &Thread, wanted: u64, timeout: Option<Duration>) -
         if has_pending_signal() {
             return Err(interrupted(Restart::Never));
         }
-        let now = axhal::time::monotonic_time_nanos();
-        let step = match deadline {
-            Some(deadline) if now >= deadline => return Err(LinuxError::EAGAIN),
-            Some(deadline) => Duration::from_nanos(deadline - now).min(SUSPEND_CHECK_INTERVAL),
-            None => SUSPEND_CHECK_INTERVAL,
-        };
-        SIGNAL_SENT.wait_timeout(step);
+        if !sleep_until_signal_sent(deadline) {
+            return Err(LinuxError::EAGAIN);
+        }
     }
 }
 
