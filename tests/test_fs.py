@@ -1,7 +1,7 @@
 """File-system syscalls seen from Python: ext4 on the root disk, devfs,
 pipes and readiness, with the disk checked by `e2fsck -fn` afterwards."""
 
-from conftest import e2fsck_clean, run_kernel
+from conftest import compare_with_linux, e2fsck_clean, run_kernel
 
 FILE_OPERATIONS = r"""
 import os, shutil
@@ -181,3 +181,34 @@ def test_large_files_copy_and_sparse_writes(disk):
     ]
     clean, report = e2fsck_clean(disk)
     assert clean, report
+
+
+PIPE_SIZES = r"""
+import errno, fcntl, os
+r, w = os.pipe()
+print("default", fcntl.fcntl(w, fcntl.F_GETPIPE_SZ))
+print("set 5000", fcntl.fcntl(w, fcntl.F_SETPIPE_SZ, 5000))
+print("read end", fcntl.fcntl(r, fcntl.F_GETPIPE_SZ))
+os.write(w, b"x" * 6000)
+for size in (4096, 0, 1):
+    try:
+        print("set", size, fcntl.fcntl(w, fcntl.F_SETPIPE_SZ, size))
+    except OSError as e:
+        print("set", size, errno.errorcode[e.errno])
+with open("/tmp/pipe-size-file", "w") as f:
+    try:
+        fcntl.fcntl(f.fileno(), fcntl.F_GETPIPE_SZ)
+    except OSError as e:
+        print("regular file", errno.errorcode[e.errno])
+"""
+
+
+def test_pipe_sizes_match_linux(disk):
+    lines = compare_with_linux(PIPE_SIZES, disk)
+    assert "default 65536" in lines
+    assert "set 5000 8192" in lines
+    assert "read end 8192" in lines
+    assert "set 4096 EBUSY" in lines
+    # Linux rounds 0 up to one page, which the 6000 bytes do not fit.
+    assert "set 0 EBUSY" in lines
+    assert "regular file EBADF" in lines

@@ -4,7 +4,7 @@ use alloc::{sync::Arc, vec::Vec};
 
 use axerrno::LinuxError;
 use log::warn;
-use starry_vfs::{FileLike, FsContext, OpenFlags, SeekFrom};
+use starry_vfs::{FileLike, FsContext, OpenFlags, SeekFrom, pipe::PipeEnd};
 use syscall_abi::{
     DIRENT64_NAME_OFFSET, SysResult, UserMemory, UserOut, UserOutBytes,
 };
@@ -18,6 +18,8 @@ pub const F_GETLK: i32 = 5;
 pub const F_SETLK: i32 = 6;
 pub const F_SETLKW: i32 = 7;
 pub const F_DUPFD_CLOEXEC: i32 = 1030;
+const F_SETPIPE_SZ: i32 = 1031;
+const F_GETPIPE_SZ: i32 = 1032;
 pub const FD_CLOEXEC: usize = 1;
 /// `l_type` of `struct flock` that means "no lock".
 const F_UNLCK: i16 = 2;
@@ -54,6 +56,18 @@ pub fn fcntl(fs: &mut FsContext, fd: i32, cmd: i32, arg: usize) -> SysResult<isi
             let file = fs.fd_table.get(fd)?;
             file.set_status_flags(OpenFlags::from_bits_retain(arg as u32));
             Ok(0)
+        }
+        F_GETPIPE_SZ | F_SETPIPE_SZ => {
+            let file = fs.fd_table.get(fd)?;
+            let Some(pipe) = file.as_any().downcast_ref::<PipeEnd>() else {
+                return Err(LinuxError::EBADF);
+            };
+            let size = match cmd {
+                F_GETPIPE_SZ => pipe.capacity(),
+                // Linux reads the argument as an unsigned int.
+                _ => pipe.set_capacity(arg as u32 as usize)?,
+            };
+            Ok(size as isize)
         }
         F_SETLK | F_SETLKW => {
             // TODO: record locks are granted without being recorded, which is

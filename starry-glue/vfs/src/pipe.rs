@@ -14,11 +14,18 @@ use crate::{
     tmpfs::alloc_anonymous_dev,
 };
 
-/// Capacity of a pipe in bytes, Linux's default of 16 pages.
+/// Capacity of a new pipe in bytes, Linux's default of 16 pages.
 pub const PIPE_CAPACITY: usize = 65536;
+/// The smallest capacity, one page, as Linux rounds F_SETPIPE_SZ up to.
+const MIN_PIPE_CAPACITY: usize = 4096;
+/// The largest capacity F_SETPIPE_SZ grants: Linux's default
+/// `/proc/sys/fs/pipe-max-size`, 1 MiB.
+pub const MAX_PIPE_CAPACITY: usize = 1 << 20;
 
 struct PipeBuffer {
     data: VecDeque<u8>,
+    /// The most bytes the pipe holds, set by F_SETPIPE_SZ.
+    capacity: usize,
     readers: usize,
     writers: usize,
 }
@@ -39,6 +46,7 @@ pub struct PipeEnd {
 pub fn new_pipe(flags: OpenFlags) -> (Arc<PipeEnd>, Arc<PipeEnd>) {
     let buffer = Arc::new(Mutex::new(PipeBuffer {
         data: VecDeque::new(),
+        capacity: PIPE_CAPACITY,
         readers: 1,
         writers: 1,
     }));
@@ -57,6 +65,37 @@ pub fn new_pipe(flags: OpenFlags) -> (Arc<PipeEnd>, Arc<PipeEnd>) {
         ino,
     };
     (Arc::new(reader), Arc::new(writer))
+}
+
+impl PipeEnd {
+    /// Returns the pipe's capacity in bytes (F_GETPIPE_SZ).
+    pub fn capacity(&self) -> usize {
+        self.buffer.lock().capacity
+    }
+
+    /// Sets the pipe's capacity to `size` rounded up to a power of two of
+    /// at least one page, and returns it (F_SETPIPE_SZ). `EINVAL` for a
+    /// size above 2^31, `EBUSY` when the pipe holds more data than the new
+    /// capacity.
+    ///
+    /// NOTE: a size above `MAX_PIPE_CAPACITY` is `EPERM`, as for a process
+    /// without CAP_SYS_RESOURCE, although every process runs as root: the
+    /// limit bounds the kernel memory one pipe holds.
+    pub fn set_capacity(&self, size: usize) -> VfsResult<usize> {
+        if size > 1 << 31 {
+            return Err(LinuxError::EINVAL);
+        }
+        let capacity = size.max(MIN_PIPE_CAPACITY).next_power_of_two();
+        if capacity > MAX_PIPE_CAPACITY {
+            return Err(LinuxError::EPERM);
+        }
+        let mut buffer = self.buffer.lock();
+        if buffer.data.len() > capacity {
+            return Err(LinuxError::EBUSY);
+        }
+        buffer.capacity = capacity;
+        Ok(capacity)
+    }
 }
 
 impl Drop for PipeEnd {
@@ -105,7 +144,7 @@ impl FileLike for PipeEnd {
         if buf.is_empty() {
             return Ok(0);
         }
-        let free = PIPE_CAPACITY - buffer.data.len();
+        let free = buffer.capacity.saturating_sub(buffer.data.len());
         if free == 0 {
             return Err(LinuxError::EAGAIN);
         }
@@ -148,7 +187,7 @@ impl FileLike for PipeEnd {
         } else {
             PollState {
                 readable: false,
-                writable: buffer.data.len() < PIPE_CAPACITY || buffer.readers == 0,
+                writable: buffer.data.len() < buffer.capacity || buffer.readers == 0,
                 hangup: buffer.readers == 0,
             }
         }

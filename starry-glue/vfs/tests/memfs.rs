@@ -239,6 +239,34 @@ fn pipe_reads_writes_and_hangs_up() {
 }
 
 #[test]
+fn pipe_capacity_rounds_and_limits() {
+    use starry_vfs::pipe::{MAX_PIPE_CAPACITY, PIPE_CAPACITY};
+
+    let (reader, writer) = new_pipe(OpenFlags::empty());
+    assert_eq!(writer.capacity(), PIPE_CAPACITY);
+    // Sizes round up to a power of two of at least one page.
+    assert_eq!(writer.set_capacity(1).unwrap(), 4096);
+    assert_eq!(reader.set_capacity(5000).unwrap(), 8192);
+    assert_eq!(writer.capacity(), 8192);
+    assert_eq!(writer.set_capacity(0).unwrap(), 4096);
+    assert_eq!(writer.set_capacity(5000).unwrap(), 8192);
+    assert_eq!(writer.set_capacity((1 << 31) + 1), Err(LinuxError::EINVAL));
+    assert_eq!(writer.set_capacity(MAX_PIPE_CAPACITY + 1), Err(LinuxError::EPERM));
+
+    // Writes stop at the capacity.
+    let big = vec![1u8; 10_000];
+    assert_eq!(writer.write(&big).unwrap(), 8192);
+    assert_eq!(writer.write(b"x"), Err(LinuxError::EAGAIN));
+    assert!(!writer.poll().writable);
+
+    // The pipe cannot shrink below the data it holds.
+    assert_eq!(writer.set_capacity(4096), Err(LinuxError::EBUSY));
+    assert_eq!(writer.set_capacity(MAX_PIPE_CAPACITY).unwrap(), MAX_PIPE_CAPACITY);
+    assert!(writer.poll().writable);
+    drop(reader);
+}
+
+#[test]
 fn epoll_reports_pipe_readiness() {
     use starry_vfs::poll::{EPOLL_CTL_ADD, EPOLL_CTL_DEL, EPOLL_CTL_MOD, POLLHUP, POLLIN, POLLOUT};
 
