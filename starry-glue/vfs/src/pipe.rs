@@ -24,7 +24,7 @@ pub const MAX_PIPE_CAPACITY: usize = 1 << 20;
 
 struct PipeBuffer {
     data: VecDeque<u8>,
-    /// The most bytes the pipe holds, set by F_SETPIPE_SZ.
+    /// The maximum number of bytes in the pipe, set by F_SETPIPE_SZ.
     capacity: usize,
     readers: usize,
     writers: usize,
@@ -75,7 +75,7 @@ impl PipeEnd {
 
     /// Sets the pipe's capacity to `size` rounded up to a power of two of
     /// at least one page, and returns it (F_SETPIPE_SZ). `EINVAL` for a
-    /// size above 2^31, `EBUSY` when the pipe holds more data than the new
+    /// size above 2^31, `EBUSY` when the pipe contains more data than the new
     /// capacity.
     ///
     /// NOTE: a size above `MAX_PIPE_CAPACITY` is `EPERM`, as for a process
