@@ -3,6 +3,8 @@
 pub mod stack;
 
 #[cfg(target_os = "none")]
+mod creds;
+#[cfg(target_os = "none")]
 pub mod loader;
 #[cfg(target_os = "none")]
 pub mod fork;

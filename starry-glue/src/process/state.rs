@@ -139,6 +139,8 @@ pub struct Process {
     pub rlimits: Mutex<[RLimit; RLIM_NLIMITS]>,
     pub exit_status: Mutex<Option<ExitStatus>>,
     pub creds: Mutex<Credentials>,
+    /// The supplementary group ids, sorted (setgroups).
+    pub groups: Mutex<Vec<u32>>,
     /// Monotonic time of the process's start, in nanoseconds since boot.
     pub start_nanos: u64,
     /// Whether membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) ran.
@@ -180,6 +182,7 @@ impl Process {
             rlimits: Mutex::new(default_rlimits()),
             exit_status: Mutex::new(None),
             creds: Mutex::new(Credentials::default()),
+            groups: Mutex::new(Vec::new()),
             start_nanos: axhal::time::monotonic_time_nanos(),
             membarrier_registered: AtomicBool::new(false),
             children: Mutex::new(Vec::new()),

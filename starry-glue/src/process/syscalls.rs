@@ -6,11 +6,12 @@ use core::{convert::Infallible, sync::atomic::Ordering, time::Duration};
 
 use syscall_abi::{
     CloneFlags, LinuxError, ProcessSyscalls, Rlimit, Rusage, Sigaction, Siginfo, SignalStack, Sigset,
-    SysResult, SyscallContext, Timespec, Timeval, UserIn, UserOut, UserOutBytes, WaitOptions,
+    SysResult, SyscallContext, Timespec, Timeval, UserIn, UserInSlice, UserOut, UserOutBytes, UserOutSlice,
+    WaitOptions,
 };
 
 use super::{
-    AltStack, ExitStatus, NSIG, RLIM_NLIMITS, RLimit, SS_DISABLE, SigAction, exit_current_process,
+    AltStack, ExitStatus, NSIG, RLIM_NLIMITS, RLimit, SS_DISABLE, SigAction, creds, exit_current_process,
     find_thread, fork, futex,
     signal::{self, SI_TKILL, SI_USER, SigInfo},
     thread,
@@ -507,6 +508,28 @@ impl ProcessSyscalls for Handler {
         ruid.write(self.mem(), &creds.uid)?;
         euid.write(self.mem(), &creds.euid)?;
         suid.write(self.mem(), &creds.suid)
+    }
+
+    fn sys_setresuid(&mut self, ruid: u32, euid: u32, suid: u32) -> SysResult<()> {
+        creds::set_res_uid(self.process(), [ruid, euid, suid])
+    }
+
+    fn sys_setresgid(&mut self, rgid: u32, egid: u32, sgid: u32) -> SysResult<()> {
+        creds::set_res_gid(self.process(), [rgid, egid, sgid])
+    }
+
+    fn sys_getgroups(&mut self, _size: i32, list: UserOutSlice<u32>) -> SysResult<usize> {
+        // The decoder has rejected a negative size (EINVAL above max_len).
+        let groups = creds::groups_for(self.process(), list.len())?;
+        if !list.is_empty() {
+            list.write_from(self.mem(), 0, &groups)?;
+        }
+        Ok(groups.len())
+    }
+
+    fn sys_setgroups(&mut self, _size: i32, list: UserInSlice<u32>) -> SysResult<()> {
+        let groups = list.read_to_vec(self.mem())?;
+        creds::set_groups(self.process(), groups)
     }
 
     fn sys_getresgid(&mut self, rgid: UserOut<u32>, egid: UserOut<u32>, sgid: UserOut<u32>) -> SysResult<()> {
