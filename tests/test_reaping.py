@@ -1,5 +1,5 @@
-"""Children that no process waits for: orphans go to init, and a parent that
-ignores SIGCHLD never has zombies."""
+"""Waiting for children (waitid), and children that no process waits for:
+orphans go to init, and a parent that ignores SIGCHLD never has zombies."""
 
 from conftest import compare_with_linux, run_kernel
 
@@ -135,3 +135,66 @@ def test_nocldwait_reaps_children(disk):
     assert ours.status == 0, ours.stdout[-2000:]
     assert "sigaction 0" in ours.lines
     assert "SA_NOCLDWAIT: ECHILD" in ours.lines
+
+
+WAITID = r"""
+import errno, os, signal, sys, time
+
+def fork_exit(code, delay=0.0):
+    sys.stdout.flush()
+    pid = os.fork()
+    if pid == 0:
+        time.sleep(delay)
+        os._exit(code)
+    return pid
+
+def show(label, result):
+    if result is None:
+        print(label, None)
+    else:
+        print(label, result.si_signo, result.si_code, result.si_status, result.si_uid)
+
+def attempt(label, *args):
+    try:
+        show(label, os.waitid(*args))
+    except OSError as e:
+        print(label, errno.errorcode[e.errno])
+
+pid = fork_exit(3)
+result = os.waitid(os.P_PID, pid, os.WEXITED)
+show("exited", result)
+print("pid matches", result.si_pid == pid)
+
+pid = fork_exit(4, delay=1.0)
+attempt("nohang while running", os.P_PID, pid, os.WEXITED | os.WNOHANG)
+time.sleep(0.5)
+result = os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOWAIT)
+show("nowait", result)
+attempt("still there", os.P_PID, pid, os.WEXITED)
+attempt("gone", os.P_PID, pid, os.WEXITED)
+
+sys.stdout.flush()
+pid = os.fork()
+if pid == 0:
+    signal.pause()
+    os._exit(0)
+os.kill(pid, signal.SIGTERM)
+attempt("killed", os.P_PGID, 0, os.WEXITED)
+
+attempt("no options", os.P_ALL, 0, 0)
+attempt("bad type", 7, 0, os.WEXITED)
+attempt("pid zero", os.P_PID, 0, os.WEXITED)
+attempt("no children", os.P_ALL, 0, os.WEXITED)
+"""
+
+
+def test_waitid_matches_linux(disk):
+    lines = compare_with_linux(WAITID, disk)
+    assert "exited 17 1 3 0" in lines
+    assert "pid matches True" in lines
+    assert "nohang while running None" in lines
+    assert "nowait 17 1 4 0" in lines
+    assert "still there 17 1 4 0" in lines
+    assert "gone ECHILD" in lines
+    assert "killed 17 2 15 0" in lines
+    assert "no options EINVAL" in lines

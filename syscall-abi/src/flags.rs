@@ -242,6 +242,21 @@ bitflags! {
 }
 
 bitflags! {
+    /// Options of `waitid`; other bits are `EINVAL`.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub struct WaitidOptions: u32 {
+        const NOHANG = 0x1;
+        const STOPPED = 0x2;
+        const EXITED = 0x4;
+        const CONTINUED = 0x8;
+        const NOWAIT = 0x0100_0000;
+        const NOTHREAD = 0x2000_0000;
+        const ALL = 0x4000_0000;
+        const CLONE = 0x8000_0000;
+    }
+}
+
+bitflags! {
     /// `RENAME_*` of `renameat2`; other bits are `EINVAL`.
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub struct RenameFlags: u32 {

@@ -271,6 +271,23 @@ fn wait_status(status: ExitStatus) -> i32 {
 /// below -1 any child in group `-pid`. Returns `Ok(None)` for WNOHANG when
 /// children still run.
 pub fn wait4(pid: i32, options: WaitOptions) -> SysResult<Option<(u32, i32)>> {
+    let exited = wait_for_child(pid, options.contains(WaitOptions::NOHANG), true, true)?;
+    Ok(exited.map(|(child, status)| (child.pid, wait_status(status))))
+}
+
+/// Waits until a child that `pid` selects (as for [`wait4`]) has exited and
+/// returns it with its exit status; `Ok(None)` at once with `nohang` while
+/// the selected children still run. With `reap` the child is gone
+/// afterwards, else it stays a zombie (waitid's WNOWAIT). Without
+/// `report_exits` no child is ever found: the caller waits only for stops
+/// and continues, which never happen without job control, so the wait
+/// ends by a signal, by `nohang` or with `ECHILD`.
+pub fn wait_for_child(
+    pid: i32,
+    nohang: bool,
+    reap: bool,
+    report_exits: bool,
+) -> SysResult<Option<(Arc<Process>, ExitStatus)>> {
     let process = current_thread().process.clone();
     let own_group = process.pgid();
     let matches = |child: &Arc<Process>| match pid {
@@ -287,15 +304,18 @@ pub fn wait4(pid: i32, options: WaitOptions) -> SysResult<Option<(u32, i32)>> {
             }
             let exited = children
                 .iter()
-                .position(|child| matches(child) && child.exit_status.lock().is_some());
+                .position(|child| report_exits && matches(child) && child.exit_status.lock().is_some());
             if let Some(index) = exited {
-                let child = children.remove(index);
+                let child = children[index].clone();
                 let status = child.exit_status.lock().expect("checked above");
-                remove_process(child.pid);
-                return Ok(Some((child.pid, wait_status(status))));
+                if reap {
+                    children.remove(index);
+                    remove_process(child.pid);
+                }
+                return Ok(Some((child, status)));
             }
         }
-        if options.contains(WaitOptions::NOHANG) {
+        if nohang {
             return Ok(None);
         }
         if signal::has_pending_signal() {
@@ -310,6 +330,25 @@ pub fn wait4(pid: i32, options: WaitOptions) -> SysResult<Option<(u32, i32)>> {
         if signal::has_pending_signal() {
             return Err(signal::interrupted(signal::Restart::UnlessHandlerWithoutSaRestart));
         }
+    }
+}
+
+/// waitid's `idtype`.
+const P_ALL: i32 = 0;
+const P_PID: i32 = 1;
+const P_PGID: i32 = 2;
+
+/// Turns waitid's `which` and `id` into the `pid` selector of
+/// [`wait_for_child`]. P_PIDFD and unknown types are `EINVAL`, as are a
+/// P_PID id below 1 and a negative P_PGID id.
+pub fn waitid_selector(which: i32, id: i32) -> SysResult<i32> {
+    match which {
+        P_ALL => Ok(-1),
+        P_PID if id > 0 => Ok(id),
+        // Since Linux 5.4, P_PGID with id 0 means the caller's group.
+        P_PGID if id == 0 => Ok(0),
+        P_PGID if id > 0 => Ok(-id),
+        _ => Err(LinuxError::EINVAL),
     }
 }
 

@@ -253,6 +253,24 @@ pub fn siginfo(sig: u32, info: SigInfo) -> syscall_abi::Siginfo {
     }
 }
 
+/// The `siginfo_t` that waitid reports for child `pid` with real uid `uid`
+/// that ended with `status`: SIGCHLD with si_pid, si_uid and si_status.
+pub fn child_siginfo(pid: u32, uid: u32, status: ExitStatus) -> syscall_abi::Siginfo {
+    let (code, value) = match status {
+        ExitStatus::Code(code) => (CLD_EXITED, code as u32),
+        ExitStatus::Signal(sig) => (CLD_KILLED, sig),
+    };
+    let mut fields = [0u64; 14];
+    fields[0] = u64::from(pid) | u64::from(uid) << 32;
+    fields[1] = u64::from(value);
+    syscall_abi::Siginfo {
+        si_signo: SIGCHLD as i32,
+        si_code: code,
+        fields,
+        ..Default::default()
+    }
+}
+
 /// `si_code` of a signal the kernel sends.
 pub const SI_KERNEL: i32 = 0x80;
 

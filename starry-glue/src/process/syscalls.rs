@@ -7,7 +7,7 @@ use core::{convert::Infallible, sync::atomic::Ordering, time::Duration};
 use syscall_abi::{
     CloneFlags, LinuxError, ProcessSyscalls, Rlimit, Rusage, Sigaction, Siginfo, SignalStack, Sigset,
     SysResult, SyscallContext, Timespec, Timeval, UserIn, UserInSlice, UserOut, UserOutBytes, UserOutSlice,
-    WaitOptions,
+    WaitOptions, WaitidOptions,
 };
 
 use super::{
@@ -721,6 +721,39 @@ impl ProcessSyscalls for Handler {
         child_tid: usize,
     ) -> SysResult<isize> {
         thread::clone_thread(flags, stack, parent_tid, tls, child_tid)
+    }
+
+    fn sys_waitid(
+        &mut self,
+        which: i32,
+        upid: i32,
+        infop: Option<UserOut<Siginfo>>,
+        options: WaitidOptions,
+        rusage: Option<UserOut<Rusage>>,
+    ) -> SysResult<()> {
+        let pid = fork::waitid_selector(which, upid)?;
+        let reported = WaitidOptions::EXITED | WaitidOptions::STOPPED | WaitidOptions::CONTINUED;
+        if !options.intersects(reported) {
+            return Err(LinuxError::EINVAL);
+        }
+        let exited = fork::wait_for_child(
+            pid,
+            options.contains(WaitidOptions::NOHANG),
+            !options.contains(WaitidOptions::NOWAIT),
+            options.contains(WaitidOptions::EXITED),
+        )?;
+        if let Some(infop) = infop {
+            // With WNOHANG and no exited child, Linux zeroes the fields.
+            let info = exited.map_or_else(Siginfo::default, |(child, status)| {
+                signal::child_siginfo(child.pid, child.creds.lock().uid, status)
+            });
+            infop.write(self.mem(), &info)?;
+        }
+        if let Some(rusage) = rusage {
+            // NOTE: children's CPU time is not accounted.
+            rusage.write(self.mem(), &Rusage::default())?;
+        }
+        Ok(())
     }
 
     fn sys_wait4(

@@ -17,7 +17,7 @@ use crate::{
     AtFlags, CloneFlags, Dup3Flags, EpollCreateFlags, EventFdFlags, FdPair, GetrandomFlags,
     LinuxError, MmapFlags, MmapProt, MremapFlags, MsyncFlags, OpenFlags, PATH_MAX, PipeFlags,
     Itimerval, Pollfd, RenameFlags, RetKind, Rlimit, SaFlags, Sigaction, Siginfo, SockFlags,
-    Stat, StatxMask, Timespec, TimespecPair, Timeval, UserMemory, Utsname, WaitOptions,
+    Stat, StatxMask, Timespec, TimespecPair, Timeval, UserMemory, Utsname, WaitOptions, WaitidOptions,
 };
 
 /// Bytes of a data buffer shown before `...` (strace's default `-s 32`).
@@ -309,6 +309,7 @@ trace_flags! {
     EpollCreateFlags => "EPOLL_";
     SockFlags => "SOCK_";
     WaitOptions => "W";
+    WaitidOptions => "W";
     RenameFlags => "RENAME_";
     GetrandomFlags => "GRND_";
     StatxMask => "STATX_";
