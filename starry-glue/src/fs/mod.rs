@@ -8,6 +8,7 @@ mod control;
 mod convert;
 pub(crate) mod io;
 mod poll;
+mod range;
 
 use alloc::{sync::Arc, vec::Vec};
 
@@ -475,6 +476,16 @@ impl FsSyscalls for Handler {
         let length = u64::try_from(length).map_err(|_| LinuxError::EINVAL)?;
         self.file_of(fd.raw())?.truncate(length)?;
         Ok(())
+    }
+
+    fn sys_fallocate(&mut self, fd: Fd, mode: i32, offset: i64, len: i64) -> SysResult<()> {
+        debug!("fallocate({fd:?}, {mode:#x}, {offset}, {len})");
+        range::allocate(&self.file_of(fd.raw())?, mode, offset, len)
+    }
+
+    fn sys_fadvise64(&mut self, fd: Fd, offset: i64, len: i64, advice: i32) -> SysResult<()> {
+        debug!("fadvise64({fd:?}, {offset}, {len}, {advice})");
+        range::advise(&self.file_of(fd.raw())?, len, advice)
     }
 
     fn sys_truncate(&mut self, path: UserPath, length: i64) -> SysResult<()> {

@@ -6,7 +6,7 @@ use core::{convert::Infallible, sync::atomic::Ordering, time::Duration};
 
 use syscall_abi::{
     CloneFlags, LinuxError, ProcessSyscalls, Rlimit, Rusage, Sigaction, Siginfo, SignalStack, Sigset,
-    SysResult, SyscallContext, Timespec, Timeval, UserIn, UserInSlice, UserOut, UserOutBytes, UserOutSlice,
+    SysResult, SyscallContext, Timespec, Timeval, UserIn, UserInBytes, UserInSlice, UserOut, UserOutBytes, UserOutSlice,
     WaitOptions, WaitidOptions,
 };
 
@@ -17,6 +17,17 @@ use super::{
     thread,
 };
 use crate::Handler;
+
+/// Scheduling policies of sched_get_priority_max and _min.
+const SCHED_OTHER: i32 = 0;
+const SCHED_FIFO: i32 = 1;
+const SCHED_RR: i32 = 2;
+const SCHED_BATCH: i32 = 3;
+const SCHED_IDLE: i32 = 5;
+const SCHED_DEADLINE: i32 = 6;
+/// A task's time slice: one timer tick, at which user tasks are preempted
+/// (`ticks-per-sec` is 100 in kernel/axconfig.toml).
+const TIME_SLICE_NS: i64 = 10_000_000;
 
 const SIGKILL: i32 = 9;
 const SIGSEGV: u32 = 11;
@@ -696,6 +707,52 @@ impl ProcessSyscalls for Handler {
     fn sys_sched_yield(&mut self) -> SysResult<()> {
         axtask::yield_now();
         Ok(())
+    }
+
+    fn sys_sched_setaffinity(&mut self, pid: i32, _cpusetsize: usize, mask: UserInBytes) -> SysResult<()> {
+        if !self.is_self(pid) {
+            return Err(LinuxError::ESRCH);
+        }
+        // Only the first byte can name CPU 0; Linux ignores the bytes
+        // beyond its own mask's size, and so does this.
+        let mut first = [0u8; 1];
+        if !mask.is_empty() {
+            mask.read_into(self.mem(), 0, &mut first)?;
+        }
+        if first[0] & 1 == 0 {
+            return Err(LinuxError::EINVAL);
+        }
+        Ok(())
+    }
+
+    fn sys_sched_get_priority_max(&mut self, policy: i32) -> SysResult<isize> {
+        match policy {
+            SCHED_FIFO | SCHED_RR => Ok(99),
+            SCHED_OTHER | SCHED_BATCH | SCHED_IDLE | SCHED_DEADLINE => Ok(0),
+            _ => Err(LinuxError::EINVAL),
+        }
+    }
+
+    fn sys_sched_get_priority_min(&mut self, policy: i32) -> SysResult<isize> {
+        match policy {
+            SCHED_FIFO | SCHED_RR => Ok(1),
+            SCHED_OTHER | SCHED_BATCH | SCHED_IDLE | SCHED_DEADLINE => Ok(0),
+            _ => Err(LinuxError::EINVAL),
+        }
+    }
+
+    fn sys_sched_rr_get_interval(&mut self, pid: i32, tp: UserOut<Timespec>) -> SysResult<()> {
+        if pid < 0 {
+            return Err(LinuxError::EINVAL);
+        }
+        if !self.is_self(pid) {
+            return Err(LinuxError::ESRCH);
+        }
+        let slice = Timespec {
+            tv_sec: 0,
+            tv_nsec: TIME_SLICE_NS,
+        };
+        tp.write(self.mem(), &slice)
     }
 
     fn sys_sched_getaffinity(&mut self, pid: i32, cpusetsize: usize, mask: UserOutBytes) -> SysResult<usize> {
