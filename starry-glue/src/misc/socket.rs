@@ -9,7 +9,7 @@ use alloc::{sync::Arc, vec::Vec};
 use core::any::Any;
 
 use spin::Mutex;
-use starry_vfs::{FileLike, OpenFlags, S_IFSOCK, Stat, VfsResult};
+use starry_vfs::{FileLike, NodeType, OpenFlags, S_IFSOCK, Stat, VfsResult};
 use syscall_abi::{Fd, LinuxError, SysResult, SyscallContext, UserInBytes, UserInOut, UserMemory, UserOutBytes};
 
 use crate::{Handler, fs::io::wait_while_blocked};
@@ -318,9 +318,28 @@ pub fn bind(handler: &mut Handler, fd: Fd, addr: UserInBytes, addrlen: i32) -> S
     if local.is_some() {
         return Err(LinuxError::EINVAL);
     }
-    // NOTE: binding an AF_UNIX socket does not create its file system node.
+    if socket.domain == AF_UNIX {
+        if let Some(path) = unix_path(&address)? {
+            // The socket's node: mode 0777 less the umask, as on Linux. An
+            // existing name of any type is EADDRINUSE.
+            let fs = handler.process().fs.lock();
+            fs.mknod_at(starry_vfs::AT_FDCWD, path, NodeType::Socket, 0o777)
+                .map_err(|err| if err == LinuxError::EEXIST { LinuxError::EADDRINUSE } else { err })?;
+        }
+    }
     *local = Some(address);
     Ok(())
+}
+
+/// Returns the path of an AF_UNIX address: the bytes after the family up
+/// to the first NUL; `None` for an abstract or unnamed address.
+fn unix_path(address: &[u8]) -> SysResult<Option<&str>> {
+    let path = &address[2..];
+    let path = &path[..path.iter().position(|&b| b == 0).unwrap_or(path.len())];
+    if path.is_empty() {
+        return Ok(None);
+    }
+    core::str::from_utf8(path).map(Some).map_err(|_| LinuxError::ENOENT)
 }
 
 pub fn connect(handler: &mut Handler, fd: Fd, addr: UserInBytes, addrlen: i32) -> SysResult<()> {
@@ -331,13 +350,10 @@ pub fn connect(handler: &mut Handler, fd: Fd, addr: UserInBytes, addrlen: i32) -
         return Err(LinuxError::ENETUNREACH);
     }
     // An AF_UNIX address is a path; nothing can listen on it here.
-    let path = &address[2..];
-    let path = &path[..path.iter().position(|&b| b == 0).unwrap_or(path.len())];
-    if path.is_empty() {
+    let Some(path) = unix_path(&address)? else {
         // An abstract address: no socket here can be bound to one.
         return Err(LinuxError::ECONNREFUSED);
-    }
-    let path = core::str::from_utf8(path).map_err(|_| LinuxError::ENOENT)?;
+    };
     let fs = handler.process().fs.lock();
     fs.stat_at(starry_vfs::AT_FDCWD, path, true, false)?;
     Err(LinuxError::ECONNREFUSED)
