@@ -7,6 +7,9 @@ use crate::generate::{Class, EXEC_PATHS, Generator, Prepared};
 use crate::layout::{self, KERNEL_HALF, LOW_UNMAPPED, VICTIM_LEN};
 use crate::sys::{self, PAGE};
 
+/// execveat's flag to run the file open as dirfd.
+const AT_EMPTY_PATH: usize = 0x1000;
+
 /// Calls that end or replace the process; the fuzzer never makes them.
 pub const SKIPPED: &[&str] = &["exit", "exit_group", "rt_sigreturn"];
 
@@ -181,6 +184,15 @@ pub fn steer(name: &str, generator: &mut Generator, call: &mut Prepared) {
                 let path = generator.rng.pick(EXEC_PATHS);
                 layout::poke(args[0], path);
             }
+        }
+        "execveat" => {
+            // Absolute paths only, and no AT_EMPTY_PATH: a descriptor may
+            // name a file that a fuzzed rename turned into a program.
+            if call.info[1].class == Class::Valid {
+                let path = generator.rng.pick(EXEC_PATHS);
+                layout::poke(args[1], path);
+            }
+            args[4] &= !AT_EMPTY_PATH;
         }
         "setrlimit" | "prlimit64" => {
             let (rlim, pid) = if name == "setrlimit" { (1, None) } else { (2, Some(0)) };

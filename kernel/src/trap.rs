@@ -12,10 +12,11 @@ use starry_glue::process::{
 
 /// SIGSEGV, the signal of a bad memory access.
 const SIGSEGV: u32 = 11;
-/// The rt_sigreturn and execve syscall numbers on aarch64, which the
-/// exception entry runs itself because they replace the trap frame.
+/// The rt_sigreturn, execve and execveat syscall numbers on aarch64, which
+/// the exception entry runs itself because they replace the trap frame.
 const SYS_RT_SIGRETURN: usize = 139;
 const SYS_EXECVE: usize = 221;
+const SYS_EXECVEAT: usize = 281;
 
 #[register_trap_handler(SYSCALL)]
 fn handle_syscall(tf: &TrapFrame, nr: usize) -> isize {
@@ -201,9 +202,13 @@ extern "C" fn handle_user_sync_exception(tf: &mut TrapFrame) {
             signal::deliver_pending(tf);
             return;
         }
-        EC_SVC64 if tf.r[8] as usize == SYS_EXECVE => {
+        EC_SVC64 if matches!(tf.r[8] as usize, SYS_EXECVE | SYS_EXECVEAT) => {
             axhal::asm::enable_irqs();
-            fork::execve(tf);
+            if tf.r[8] as usize == SYS_EXECVE {
+                fork::execve(tf);
+            } else {
+                fork::execveat(tf);
+            }
             // execve closed the close-on-exec files (subprocess's error pipe).
             starry_glue::wait::wake_file_waiters();
             axhal::asm::disable_irqs();

@@ -183,29 +183,47 @@ pub fn resolve_interpreter(
 /// frame (x0 = path, x1 = argv, x2 = envp). On success the frame starts the
 /// new program; on failure x0 gets the negated errno.
 pub fn execve(tf: &mut TrapFrame) {
-    match exec_frame(tf) {
-        Ok(()) => {}
-        Err(err) => tf.r[0] = (-(err as i32) as isize) as u64,
+    let result = exec_frame(tf, starry_vfs::AT_FDCWD, 0, 0);
+    if let Err(err) = result {
+        tf.r[0] = (-(err as i32) as isize) as u64;
     }
 }
 
-fn exec_frame(tf: &mut TrapFrame) -> SysResult {
+/// execveat(dirfd, path, argv, envp, flags), which musl's fexecve calls
+/// with `AT_EMPTY_PATH` and an empty path. Like [`execve`], it runs from
+/// the exception entry.
+pub fn execveat(tf: &mut TrapFrame) {
+    let result = exec_frame(tf, tf.r[0] as i32, 1, tf.r[4] as u32);
+    if let Err(err) = result {
+        tf.r[0] = (-(err as i32) as isize) as u64;
+    }
+}
+
+/// `AT_SYMLINK_NOFOLLOW` and `AT_EMPTY_PATH`, the flags execveat takes.
+const AT_SYMLINK_NOFOLLOW: u32 = 0x100;
+const AT_EMPTY_PATH: u32 = 0x1000;
+
+/// Replaces the program of the calling process. The path, argv and envp
+/// pointers are in registers `first` to `first + 2`; `dirfd` and `flags`
+/// are execveat's (`AT_FDCWD` and 0 for execve).
+fn exec_frame(tf: &mut TrapFrame, dirfd: i32, first: usize, flags: u32) -> SysResult {
+    if flags & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH) != 0 {
+        return Err(LinuxError::EINVAL);
+    }
     let thread = current_thread();
     let process = thread.process.clone();
     let mem = UserMem::new(process.clone());
-    let path = UserPath::read_in(&mem, tf.r[0] as usize)?;
+    let path = UserPath::read_in(&mem, tf.r[first] as usize)?;
     let path = String::from(path.to_str().map_err(|_| LinuxError::ENOENT)?);
-    let argv = match UserCStrArray::new_nullable(tf.r[1] as usize)? {
+    let argv = match UserCStrArray::new_nullable(tf.r[first + 1] as usize)? {
         Some(argv) => argv.read_all(&mem, MAX_ARG_COUNT, MAX_ARG_BYTES)?,
         None => Vec::new(),
     };
-    let envp = match UserCStrArray::new_nullable(tf.r[2] as usize)? {
+    let envp = match UserCStrArray::new_nullable(tf.r[first + 2] as usize)? {
         Some(envp) => envp.read_all(&mem, MAX_ARG_COUNT, MAX_ARG_BYTES)?,
         None => Vec::new(),
     };
-    if path.is_empty() {
-        return Err(LinuxError::ENOENT);
-    }
+    let path = program_path(&process.fs.lock(), dirfd, path, flags)?;
 
     let (path, args) = resolve_interpreter(&process.fs.lock(), path, argv)?;
 
@@ -256,6 +274,38 @@ fn exec_frame(tf: &mut TrapFrame) -> SysResult {
     process.vfork_done.store(true, Ordering::Release);
     process.vfork_wait.notify_all(false);
     Ok(())
+}
+
+/// Turns execveat's `dirfd`, `path` and `flags` into a path that the
+/// loader opens from the working directory: the open file's own path for
+/// `AT_EMPTY_PATH` with an empty path, else `path` under the directory
+/// open as `dirfd` unless `path` is absolute or `dirfd` is `AT_FDCWD`.
+fn program_path(fs: &starry_vfs::FsContext, dirfd: i32, path: String, flags: u32) -> SysResult<String> {
+    if path.is_empty() {
+        if flags & AT_EMPTY_PATH == 0 {
+            return Err(LinuxError::ENOENT);
+        }
+        // A pipe, socket or device has no path and is not a program.
+        let file = fs.fd_table.get(dirfd)?;
+        return file.location().map(|location| location.path()).ok_or(LinuxError::EACCES);
+    }
+    let path = if path.starts_with('/') || dirfd == starry_vfs::AT_FDCWD {
+        path
+    } else {
+        let dir = fs.fd_table.get(dirfd)?;
+        let location = dir.location().ok_or(LinuxError::ENOTDIR)?;
+        if dir.stat()?.node_type() != Some(starry_vfs::NodeType::Directory) {
+            return Err(LinuxError::ENOTDIR);
+        }
+        format!("{}/{path}", location.path().trim_end_matches('/'))
+    };
+    if flags & AT_SYMLINK_NOFOLLOW != 0 {
+        let stat = fs.stat_at(starry_vfs::AT_FDCWD, &path, false, false)?;
+        if stat.node_type() == Some(starry_vfs::NodeType::Symlink) {
+            return Err(LinuxError::ELOOP);
+        }
+    }
+    Ok(path)
 }
 
 /// Encodes an exit status as the `wait4` status word.

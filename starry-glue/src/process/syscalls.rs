@@ -680,6 +680,19 @@ impl ProcessSyscalls for Handler {
         Err(LinuxError::ENOSYS)
     }
 
+    fn sys_execveat(
+        &mut self,
+        _dirfd: syscall_abi::DirFd,
+        _path: syscall_abi::UserCStr,
+        _argv: Option<syscall_abi::UserCStrArray>,
+        _envp: Option<syscall_abi::UserCStrArray>,
+        _flags: i32,
+    ) -> SysResult<()> {
+        // Like execve, the exception entry runs it (`fork::execveat`).
+        error!("execveat reached the syscall table");
+        Err(LinuxError::ENOSYS)
+    }
+
     fn sys_getppid(&mut self) -> SysResult<isize> {
         Ok(self.process().ppid() as isize)
     }
