@@ -81,7 +81,7 @@ fn main() {
     let spec: Spec = toml::from_str(&text)
         .unwrap_or_else(|err| panic!("cannot parse {}: {err}", spec_path.display()));
 
-    let mut out = String::from("pub static CALLS: &[Call] = &[\n");
+    let mut out = String::from("pub const CALLS: &[Call] = &[\n");
     for entry in &spec.syscall {
         let Some(nr) = entry.nr.aarch64 else { continue };
         write!(out, "    Call {{ name: {:?}, nr: {nr}, ret: Ret::{}, args: &[", entry.name,

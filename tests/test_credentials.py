@@ -1,4 +1,5 @@
-"""User and group ids and supplementary groups, compared with Linux."""
+"""User and group ids, supplementary groups and nice values, compared with
+Linux."""
 
 from conftest import compare_with_linux
 
@@ -48,3 +49,51 @@ def test_ids_and_groups_match_linux(disk):
     assert "resuid (1000, 1002, 1002)" in lines
     assert "setresuid to other EPERM" in lines
     assert "setgroups unprivileged EPERM" in lines
+
+
+PRIORITY_AND_REIDS = r"""
+import errno, os, sys
+
+def attempt(label, call, *args):
+    try:
+        result = call(*args)
+        print(label, "ok" if result is None else result)
+    except OSError as e:
+        print(label, errno.errorcode[e.errno])
+
+attempt("nice", os.getpriority, os.PRIO_PROCESS, 0)
+attempt("set 5", os.setpriority, os.PRIO_PROCESS, 0, 5)
+attempt("nice", os.getpriority, os.PRIO_PROCESS, os.getpid())
+attempt("set 100", os.setpriority, os.PRIO_PROCESS, 0, 100)
+attempt("clamped", os.getpriority, os.PRIO_PROCESS, 0)
+attempt("bad which", os.getpriority, 7, 0)
+attempt("no such process", os.getpriority, os.PRIO_PROCESS, 999999)
+attempt("set 3", os.setpriority, os.PRIO_PROCESS, 0, 3)
+sys.stdout.flush()
+pid = os.fork()
+if pid == 0:
+    attempt("child inherits", os.getpriority, os.PRIO_PROCESS, 0)
+    attempt("setreuid", os.setreuid, 1000, 1000)
+    print("ids", os.getresuid())
+    attempt("raise nice", os.setpriority, os.PRIO_PROCESS, 0, 10)
+    attempt("lower nice", os.setpriority, os.PRIO_PROCESS, 0, 0)
+    attempt("setreuid back", os.setreuid, 0, -1)
+    sys.stdout.flush()
+    os._exit(0)
+os.waitpid(pid, 0)
+attempt("setregid", os.setregid, 50, 60)
+print("gids", os.getresgid())
+attempt("setreuid keep", os.setreuid, -1, -1)
+attempt("setreuid effective", os.setreuid, -1, 200)
+print("ids", os.getresuid())
+"""
+
+
+def test_priority_and_setreuid_match_linux(disk):
+    lines = compare_with_linux(PRIORITY_AND_REIDS, disk)
+    assert "clamped 19" in lines
+    assert "child inherits 3" in lines
+    assert "lower nice EACCES" in lines
+    assert "setreuid back EPERM" in lines
+    assert "gids (50, 60, 60)" in lines
+    assert "ids (0, 200, 200)" in lines

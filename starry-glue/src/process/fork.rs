@@ -67,6 +67,7 @@ pub fn fork(flags: CloneFlags, stack: usize, parent_tid: usize, tls: usize, chil
     *child.rlimits.lock() = *parent.rlimits.lock();
     *child.creds.lock() = *parent.creds.lock();
     *child.groups.lock() = parent.groups.lock().clone();
+    child.nice.store(parent.nice.load(Ordering::Relaxed), Ordering::Relaxed);
     child.pgid.store(parent.pgid(), Ordering::Relaxed);
     child.sid.store(parent.sid(), Ordering::Relaxed);
     let thread = Thread::new(pid, child.clone());

@@ -4,7 +4,7 @@
 use alloc::{collections::BTreeMap, string::String, sync::Arc, vec::Vec};
 
 use axtask::WaitQueue;
-use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
 use spin::{Mutex, Once};
 
@@ -141,6 +141,8 @@ pub struct Process {
     pub creds: Mutex<Credentials>,
     /// The supplementary group ids, sorted (setgroups).
     pub groups: Mutex<Vec<u32>>,
+    /// The nice value, -20 to 19 (setpriority). The scheduler ignores it.
+    pub nice: AtomicI32,
     /// Monotonic time of the process's start, in nanoseconds since boot.
     pub start_nanos: u64,
     /// Whether membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) ran.
@@ -183,6 +185,7 @@ impl Process {
             exit_status: Mutex::new(None),
             creds: Mutex::new(Credentials::default()),
             groups: Mutex::new(Vec::new()),
+            nice: AtomicI32::new(0),
             start_nanos: axhal::time::monotonic_time_nanos(),
             membarrier_registered: AtomicBool::new(false),
             children: Mutex::new(Vec::new()),

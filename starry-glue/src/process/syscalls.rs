@@ -521,6 +521,22 @@ impl ProcessSyscalls for Handler {
         suid.write(self.mem(), &creds.suid)
     }
 
+    fn sys_getpriority(&mut self, which: i32, who: i32) -> SysResult<isize> {
+        creds::get_priority(self.process(), which, who)
+    }
+
+    fn sys_setpriority(&mut self, which: i32, who: i32, prio: i32) -> SysResult<()> {
+        creds::set_priority(self.process(), which, who, prio)
+    }
+
+    fn sys_setreuid(&mut self, ruid: u32, euid: u32) -> SysResult<()> {
+        creds::set_re_uid(self.process(), ruid, euid)
+    }
+
+    fn sys_setregid(&mut self, rgid: u32, egid: u32) -> SysResult<()> {
+        creds::set_re_gid(self.process(), rgid, egid)
+    }
+
     fn sys_setresuid(&mut self, ruid: u32, euid: u32, suid: u32) -> SysResult<()> {
         creds::set_res_uid(self.process(), [ruid, euid, suid])
     }
