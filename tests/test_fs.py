@@ -212,3 +212,50 @@ def test_pipe_sizes_match_linux(disk):
     # Linux rounds 0 up to one page, which the 6000 bytes do not fit.
     assert "set 0 EBUSY" in lines
     assert "regular file EBADF" in lines
+
+
+MEMFD = r"""
+import errno, fcntl, mmap, os, stat, sys
+
+def attempt(label, call, *args):
+    try:
+        result = call(*args)
+        print(label, "ok" if result is None else result)
+    except OSError as e:
+        print(label, errno.errorcode[e.errno])
+
+fd = os.memfd_create("data")
+print("inheritable", os.get_inheritable(fd))
+print("flags", oct(fcntl.fcntl(fd, fcntl.F_GETFL)))
+st = os.fstat(fd)
+print("regular", stat.S_ISREG(st.st_mode), oct(stat.S_IMODE(st.st_mode)), "size", st.st_size, "links", st.st_nlink)
+os.write(fd, b"hello memfd")
+os.ftruncate(fd, 8192)
+print("size", os.fstat(fd).st_size)
+print("read", os.pread(fd, 11, 0))
+with mmap.mmap(fd, 8192) as m:
+    print("mapped", m[:5])
+fd2 = os.memfd_create("other", 0)
+print("second inheritable", os.get_inheritable(fd2))
+print("separate", os.fstat(fd2).st_size, os.fstat(fd).st_ino != os.fstat(fd2).st_ino)
+attempt("long name", os.memfd_create, "x" * 250)
+attempt("name 249", lambda: os.close(os.memfd_create("x" * 249)))
+attempt("bad flags", os.memfd_create, "x", 0x100)
+sys.stdout.flush()
+pid = os.fork()
+if pid == 0:
+    print("child reads", os.pread(fd, 5, 0), flush=True)
+    os._exit(0)
+os.waitpid(pid, 0)
+"""
+
+
+def test_memfd_matches_linux(disk):
+    lines = compare_with_linux(MEMFD, disk)
+    assert "inheritable False" in lines
+    assert "regular True 0o777 size 0 links 0" in lines
+    assert "read b'hello memfd'" in lines
+    assert "mapped b'hello'" in lines
+    assert "long name EINVAL" in lines
+    assert "bad flags EINVAL" in lines
+    assert "child reads b'hello'" in lines

@@ -10,7 +10,7 @@ pub(crate) mod io;
 mod poll;
 mod range;
 
-use alloc::{sync::Arc, vec::Vec};
+use alloc::{string::String, sync::Arc, vec::Vec};
 
 use axerrno::LinuxError;
 use log::debug;
@@ -19,7 +19,7 @@ use syscall_abi::{
     AtFlags, DirFd, Dup3Flags, EpollCreateFlags, EpollEvent, EventFdFlags, Fd, FdPair, FsSyscalls, Iovecs,
     OpenFlags, PipeFlags, Pollfd, RenameFlags, Sigset, Stat, Statfs, Statx, StatxMask, SysResult,
     SyscallContext, Timespec, TimespecPair, UserIn, UserInBytes, UserInOut, UserInOutSlice,
-    UserOut, UserOutBytes, UserOutSlice, UserPath,
+    UserCStr, UserOut, UserOutBytes, UserOutSlice, UserPath,
 };
 
 use self::convert::{open_flags, path_str};
@@ -28,6 +28,11 @@ use crate::{
     process::signal::{self, Restart, SI_USER, SigInfo, send_signal},
     time::wall_clock,
 };
+
+/// memfd_create's flags and name limit.
+const MFD_CLOEXEC: u32 = 0x1;
+const MFD_ALLOW_SEALING: u32 = 0x2;
+const MFD_NAME_MAX: usize = 249;
 
 /// Signal number of `SIGPIPE`.
 const SIGPIPE: u32 = 13;
@@ -709,6 +714,25 @@ impl FsSyscalls for Handler {
         let semaphore = flags.contains(EventFdFlags::SEMAPHORE);
         let counter: Arc<dyn FileLike> = Arc::new(starry_vfs::EventFd::new(u64::from(initval), semaphore, status));
         self.with_fs(|fs| fs.fd_table.insert(counter, flags.contains(EventFdFlags::CLOEXEC)))
+    }
+
+    fn sys_memfd_create(&mut self, name: UserCStr, flags: u32) -> SysResult<i32> {
+        debug!("memfd_create({:#x}, {flags:#x})", name.addr());
+        if flags & !(MFD_CLOEXEC | MFD_ALLOW_SEALING) != 0 {
+            return Err(LinuxError::EINVAL);
+        }
+        // Linux's limit, NAME_MAX less the "memfd:" prefix, plus the NUL.
+        let name = name.read(self.mem(), MFD_NAME_MAX + 1).map_err(|err| match err {
+            LinuxError::ENAMETOOLONG => LinuxError::EINVAL,
+            other => other,
+        })?;
+        let name = String::from_utf8_lossy(&name);
+        let (uid, gid) = {
+            let creds = self.process().creds.lock();
+            (creds.euid, creds.egid)
+        };
+        let file = starry_vfs::create_memfd(&name, uid, gid)?;
+        self.with_fs(|fs| fs.fd_table.insert(file, flags & MFD_CLOEXEC != 0))
     }
 
     fn sys_epoll_create1(&mut self, flags: EpollCreateFlags) -> SysResult<i32> {

@@ -317,5 +317,7 @@ pub fn mount_devfs(
     let devfs: Arc<dyn FileSystem> = create_devfs(console, entropy, clock)?;
     mounts.mount("/dev", devfs)?;
     let shm: Arc<dyn FileSystem> = TmpFs::new(clock, 0o1777);
-    mounts.mount("/dev/shm", shm)
+    mounts.mount("/dev/shm", shm)?;
+    crate::memfd::init_memfd(clock);
+    Ok(())
 }

@@ -27,7 +27,7 @@ pub struct Location {
 }
 
 impl Location {
-    fn new_root(root: NodeRef) -> Self {
+    pub(crate) fn new_root(root: NodeRef) -> Self {
         Self {
             steps: vec![(String::new(), root)],
         }

@@ -132,6 +132,14 @@ impl TmpFs {
         )
     }
 
+    /// Creates an empty regular file that no directory names. It has no
+    /// links, as Linux's memfd inodes.
+    pub fn new_detached_file(&self, attr: CreateAttr) -> NodeRef {
+        let node = self.inner.new_node(NodeType::Regular, attr, Content::File(Vec::new()));
+        node.state.lock().0.nlink = 0;
+        node
+    }
+
     /// Returns the device number shared by this file system's nodes.
     pub fn dev(&self) -> u64 {
         self.inner.dev

@@ -357,3 +357,20 @@ fn fd_limit_zero_gives_emfile() {
     assert_eq!(ctx.open_at(AT_FDCWD, "/dev/null", RDONLY, 0), Err(LinuxError::EMFILE));
     assert_eq!(ctx.fd_table.insert_from(0, file, false), Err(LinuxError::EINVAL));
 }
+
+#[test]
+fn memfd_is_an_unlinked_private_file() {
+    starry_vfs::init_memfd(host_clock);
+    let first = starry_vfs::create_memfd("data", 1000, 100).unwrap();
+    let second = starry_vfs::create_memfd("data", 0, 0).unwrap();
+    assert_eq!(first.write(b"hello").unwrap(), 5);
+    let stat = first.stat().unwrap();
+    assert_eq!(stat.mode, starry_vfs::S_IFREG | 0o777);
+    assert_eq!((stat.uid, stat.gid, stat.nlink, stat.size), (1000, 100, 0, 5));
+    // Two memfds with the same name are separate files.
+    assert_eq!(second.stat().unwrap().size, 0);
+    assert_ne!(second.stat().unwrap().ino, stat.ino);
+    let mut buf = [0u8; 5];
+    assert_eq!(first.read_at(0, &mut buf).unwrap(), 5);
+    assert_eq!(&buf, b"hello");
+}
