@@ -12,7 +12,7 @@ use std::{
     time::{SystemTime, UNIX_EPOCH},
 };
 
-use starry_vfs::block_cache::{BlockCacheStats, DEFAULT_CAPACITY_BLOCKS};
+use starry_vfs::block_cache::{BlockCacheStats, DEFAULT_CAPACITY_BLOCKS, DEFAULT_READAHEAD_BLOCKS};
 use starry_vfs::rsext4::{DeviceCapabilities, DeviceGeometry, Ext4Error, Ext4Result, SectorId};
 use starry_vfs::{
     BlockCache, BlockDevice, CharDevice, Ext4Fs, FileSystem, FsContext, MountTable, TimeSpec,
@@ -141,9 +141,11 @@ impl Image {
     }
 
     /// Mounts the image through a [`BlockCache`] of `capacity_blocks` blocks
-    /// and returns the file system with the cache's counters.
+    /// with the kernel's readahead, and returns the file system with the
+    /// cache's counters.
     pub fn mount_with_cache(&self, capacity_blocks: usize) -> (Arc<Ext4Fs>, Arc<BlockCacheStats>) {
-        let cache = BlockCache::new(FileDevice::open(&self.image), capacity_blocks);
+        let cache = BlockCache::new(FileDevice::open(&self.image), capacity_blocks)
+            .with_readahead(DEFAULT_READAHEAD_BLOCKS);
         let stats = cache.stats();
         let fs = Ext4Fs::mount(Box::new(cache), host_clock, Some(fake_entropy))
             .expect("mount ext4 image");
