@@ -225,7 +225,8 @@ struct Ext4Inner {
     dentries: DentryCache,
     /// Attributes of inodes, for `stat`. Every operation below that may
     /// change an inode drops its entry with the mount lock held, and `stat`
-    /// fills entries with the lock held.
+    /// fills entries with the lock held. The entry of a freed inode stays
+    /// until `create` or `symlink` reuses its number and drops it.
     attrs: AttrCache,
     unmounted: AtomicBool,
 }
@@ -323,7 +324,6 @@ impl FileSystem for Ext4Fs {
         let mut mount = self.inner.mount.lock();
         let orphans = core::mem::take(&mut *self.inner.orphans.lock());
         for ino in orphans {
-            self.inner.attrs.invalidate(ino);
             if let Ok(number) = InodeNumber::new(ino)
                 && let Err(error) = mount.reap_unlinked_inode(number) {
                     log::warn!("ext4: reaping orphan inode {ino} failed: {error}");
@@ -367,7 +367,6 @@ impl Ext4Inner {
     /// Reaps `ino` now when no node uses it, else when its last node is dropped.
     /// The caller holds the mount lock.
     fn release_inode(&self, mount: &mut MountedExt4, ino: InodeNumber) -> VfsResult<()> {
-        self.attrs.invalidate(ino.raw());
         let in_use = self.live_nodes.lock().contains_key(&ino.raw());
         if in_use {
             self.orphans.lock().insert(ino.raw());
@@ -617,7 +616,6 @@ impl Drop for Ext4Node {
             return;
         }
         self.fs.orphans.lock().remove(&raw);
-        self.fs.attrs.invalidate(raw);
         if let Err(error) = mount.reap_unlinked_inode(self.ino) {
             log::warn!("ext4: reaping orphan inode {raw} failed: {error}");
         }

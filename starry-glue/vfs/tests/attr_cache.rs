@@ -17,6 +17,7 @@ use starry_vfs::{
 const S_IFMT: u32 = 0o170000;
 const S_IFREG: u32 = 0o100000;
 const S_IFDIR: u32 = 0o040000;
+const S_IFLNK: u32 = 0o120000;
 
 /// Seconds after the epoch of the first test timestamp, later than any time
 /// at which mke2fs may have built the image (2033-05-18).
@@ -319,20 +320,73 @@ fn rename_sets_parents_and_replaced_file() {
 }
 
 #[test]
-fn reused_inode_number_shows_new_file() {
+fn rename_over_linked_file_sets_its_links() {
+    let image = Image::new(build_tree);
+    let (fs, ctx) = context(&image);
+    ctx.link_at(AT_FDCWD, "/d/other", AT_FDCWD, "/e/keep", false, false)
+        .unwrap();
+    assert_eq!(stat_cached(&fs, &ctx, "/e/keep").nlink, 2);
+
+    ctx.rename_at(
+        AT_FDCWD,
+        "/d/file",
+        AT_FDCWD,
+        "/d/other",
+        RenameFlags::empty(),
+    )
+    .unwrap();
+
+    assert_eq!(stat(&ctx, "/e/keep").unwrap().nlink, 1);
+    finish(&image, &fs, ctx);
+}
+
+/// Creates `/e/old`, unlinks it while open, caches its `fstat` (no links)
+/// and closes it, so that its inode is freed with its entry still cached.
+/// Returns the freed inode number.
+fn free_cached_inode(fs: &Ext4Fs, ctx: &mut FsContext) -> u64 {
+    let flags = OpenFlags::O_WRONLY | OpenFlags::O_CREAT | OpenFlags::O_EXCL;
+    let fd = open(ctx, "/e/old", flags);
+    ctx.unlink_at(AT_FDCWD, "/e/old", false).unwrap();
+    let old = fstat_cached(fs, ctx, fd);
+    assert_eq!(old.mode & S_IFMT, S_IFREG);
+    assert_eq!(old.nlink, 0);
+    ctx.fd_table.remove(fd).unwrap();
+    old.ino
+}
+
+#[test]
+fn reused_inode_number_shows_new_directory() {
     let image = Image::new(build_tree);
     let (fs, mut ctx) = context(&image);
-    let flags = OpenFlags::O_WRONLY | OpenFlags::O_CREAT | OpenFlags::O_EXCL;
-    let fd = open(&mut ctx, "/e/old", flags);
-    ctx.fd_table.remove(fd).unwrap();
-    let old = stat_cached(&fs, &ctx, "/e/old");
-    assert_eq!(old.mode & S_IFMT, S_IFREG);
+    let freed = free_cached_inode(&fs, &mut ctx);
 
-    ctx.unlink_at(AT_FDCWD, "/e/old", false).unwrap();
     ctx.mkdir_at(AT_FDCWD, "/e/new", 0o700).unwrap();
 
     let new = stat(&ctx, "/e/new").unwrap();
+    assert_eq!(
+        new.ino, freed,
+        "the allocator did not reuse the freed inode"
+    );
     assert_eq!(new.mode, S_IFDIR | 0o700);
     assert_eq!(new.nlink, 2);
+    finish(&image, &fs, ctx);
+}
+
+#[test]
+fn reused_inode_number_shows_new_symlink() {
+    let image = Image::new(build_tree);
+    let (fs, mut ctx) = context(&image);
+    let freed = free_cached_inode(&fs, &mut ctx);
+
+    ctx.symlink_at("target", AT_FDCWD, "/e/new").unwrap();
+
+    let new = stat(&ctx, "/e/new").unwrap();
+    assert_eq!(
+        new.ino, freed,
+        "the allocator did not reuse the freed inode"
+    );
+    assert_eq!(new.mode & S_IFMT, S_IFLNK);
+    assert_eq!(new.nlink, 1);
+    assert_eq!(new.size, 6);
     finish(&image, &fs, ctx);
 }
