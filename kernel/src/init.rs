@@ -30,8 +30,9 @@ fn mount_root(devices: &mut axdriver::AllDevices) -> Arc<MountTable> {
         power::boot_failure("no virtio-blk disk found");
     };
     // Reads go through a write-through block cache, so repeated reads of a
-    // block stay off the disk.
-    let disk = starry_vfs::BlockCache::new(VirtioDisk::new(device), starry_vfs::block_cache::DEFAULT_CAPACITY_BLOCKS);
+    // block stay off the disk, and a read of missing blocks reads ahead.
+    let disk = starry_vfs::BlockCache::new(VirtioDisk::new(device), starry_vfs::block_cache::DEFAULT_CAPACITY_BLOCKS)
+        .with_readahead(starry_vfs::block_cache::DEFAULT_READAHEAD_BLOCKS);
     let root = match Ext4Fs::mount(Box::new(disk), wall_clock, Some(fill_random)) {
         Ok(root) => root,
         Err(err) => power::boot_failure(&format!("mounting the ext4 root file system failed: {err:?}")),

@@ -14,6 +14,16 @@
 //! still served through the cache: the cache reads the whole blocks that
 //! cover it.
 //!
+//! A read that misses the cache reads ahead: the device request covers at
+//! least [`BlockCache::with_readahead`] blocks from the first missing one,
+//! up to the next cached block, and the blocks after the request are cached
+//! too. Python reads each `.pyc` file whole, and files written one after
+//! the other mostly lie next to each other on the disk. In a traced run of
+//! test___all__, 2163 of 3084 requests started where the previous one
+//! ended. A virtio-blk request under QEMU 7.2 took a median 60 us for one
+//! block and 64 us for 5 to 16 blocks in that trace, so the extra blocks
+//! cost little.
+//!
 //! Writes are write-through: each write goes to the device before it returns,
 //! and then updates the cached copies. Flush, barrier and discard pass
 //! through. So what reaches the disk, and when, is the same as without the
@@ -23,7 +33,7 @@
 //! and [`crate::Ext4Fs`] calls them with its mount lock held, as it did before
 //! the cache.
 
-use alloc::{boxed::Box, sync::Arc, vec};
+use alloc::{boxed::Box, sync::Arc, vec, vec::Vec};
 use core::{
     num::NonZeroUsize,
     ops::Range,
@@ -48,13 +58,25 @@ pub const CACHE_BLOCK_SIZE: usize = 4096;
 /// requests only from 3085 to 3044 against this size.
 pub const DEFAULT_CAPACITY_BLOCKS: usize = 32 * 1024 * 1024 / CACHE_BLOCK_SIZE;
 
+/// Default readahead in blocks: 128 KiB, Linux's default `read_ahead_kb`.
+///
+/// Chosen by replaying the virtio-blk requests of test___all__ (QEMU's
+/// `virtio_blk_handle_read` trace) through a model of this cache with
+/// [`DEFAULT_CAPACITY_BLOCKS`]. With its `.pyc` files already written, the
+/// run made 3084 requests without readahead, 590 with 32 blocks and 336
+/// with 64 blocks. They read 63, 69 and 74 MiB. The run that writes the
+/// `.pyc` files made 2426, 487 and 296 requests.
+pub const DEFAULT_READAHEAD_BLOCKS: u64 = 32;
+
 /// Counters of a [`BlockCache`], in cached blocks.
 #[derive(Debug, Default)]
 pub struct BlockCacheStats {
     /// Blocks served from the cache.
     pub hits: AtomicU64,
-    /// Blocks read from the device and then cached.
+    /// Blocks of a request read from the device and then cached.
     pub misses: AtomicU64,
+    /// Blocks read ahead of a request and cached.
+    pub readahead: AtomicU64,
     /// Blocks dropped to make room for others.
     pub evictions: AtomicU64,
     /// Requests passed to the device uncached, because they reach past the
@@ -81,6 +103,11 @@ pub struct BlockCache<D> {
     /// Block number (device offset / [`CACHE_BLOCK_SIZE`]) to its bytes, or
     /// `None` when the capacity is 0.
     blocks: Option<LruCache<u64, Box<[u8]>>>,
+    /// Minimum number of blocks that a read of missing blocks requests.
+    readahead: u64,
+    /// Buffer of the device reads that reach past the caller's request,
+    /// kept between reads so that it is allocated and zeroed only once.
+    staging: Vec<u8>,
     stats: Arc<BlockCacheStats>,
 }
 
@@ -88,7 +115,8 @@ impl<D: BlockDevice> BlockCache<D> {
     /// Wraps `device` with a cache of at most `capacity_blocks` blocks of
     /// [`CACHE_BLOCK_SIZE`] bytes. A capacity of 0, or a device whose sector
     /// size does not divide [`CACHE_BLOCK_SIZE`], passes every request
-    /// through.
+    /// through. The cache reads no blocks ahead until
+    /// [`Self::with_readahead`] sets it.
     pub fn new(device: D, capacity_blocks: usize) -> Self {
         let geometry = device.geometry();
         let sector_size = geometry.logical_block_size as usize;
@@ -117,8 +145,22 @@ impl<D: BlockDevice> BlockCache<D> {
             sectors_per_block,
             device_blocks,
             blocks: capacity.map(LruCache::new),
+            readahead: 1,
+            staging: Vec::new(),
             stats: Arc::new(BlockCacheStats::default()),
         }
+    }
+
+    /// Makes each read of missing blocks request at least `blocks` blocks,
+    /// capped at the cache's capacity so that a read never evicts the
+    /// blocks it has just read. 0 and 1 turn readahead off.
+    pub fn with_readahead(mut self, blocks: u64) -> Self {
+        let capacity = self
+            .blocks
+            .as_ref()
+            .map_or(0, |blocks| blocks.cap().get() as u64);
+        self.readahead = blocks.min(capacity).max(1);
+        self
     }
 
     /// Returns the counters, shared with the cache, so that they can be read
@@ -195,6 +237,8 @@ impl<D: BlockDevice> BlockCache<D> {
         let run_start = run.start * CACHE_BLOCK_SIZE as u64;
         let run_len = (run.end - run.start) as usize * CACHE_BLOCK_SIZE;
         let request_len = count as usize * self.sector_size;
+        let request_end_block =
+            (request_start + request_len as u64).div_ceil(CACHE_BLOCK_SIZE as u64);
 
         // Reads straight into the caller's buffer when the run lies inside
         // the request, as it does for block-aligned requests.
@@ -208,15 +252,32 @@ impl<D: BlockDevice> BlockCache<D> {
                 self.insert(block, block_data);
             }
         } else {
-            let mut staging = vec![0; run_len];
-            self.device.read(&mut staging, run_sector, run_count)?;
-            for (block, block_data) in run.clone().zip(staging.chunks_exact(CACHE_BLOCK_SIZE)) {
-                let (in_block, in_request) = self.overlap(block, sector, count);
-                buffer[in_request].copy_from_slice(&block_data[in_block]);
-                self.insert(block, block_data);
+            let mut staging = core::mem::take(&mut self.staging);
+            if staging.len() < run_len {
+                staging.resize(run_len, 0);
             }
+            let result = self
+                .device
+                .read(&mut staging[..run_len], run_sector, run_count);
+            if result.is_ok() {
+                for (block, block_data) in run.clone().zip(staging.chunks_exact(CACHE_BLOCK_SIZE)) {
+                    if block < request_end_block {
+                        let (in_block, in_request) = self.overlap(block, sector, count);
+                        buffer[in_request].copy_from_slice(&block_data[in_block]);
+                    }
+                    self.insert(block, block_data);
+                }
+            }
+            // A buffer larger than the readahead comes from a rare unaligned
+            // request of many blocks, and is not kept.
+            if staging.len() <= self.readahead as usize * CACHE_BLOCK_SIZE {
+                self.staging = staging;
+            }
+            result?;
         }
-        BlockCacheStats::add(&self.stats.misses, run.end - run.start);
+        let ahead = run.end.saturating_sub(request_end_block.max(run.start));
+        BlockCacheStats::add(&self.stats.misses, run.end - run.start - ahead);
+        BlockCacheStats::add(&self.stats.readahead, ahead);
         Ok(())
     }
 
@@ -253,6 +314,21 @@ impl<D: BlockDevice> BlockCache<D> {
         }
     }
 
+    /// Returns the end of the run of uncached blocks from `start`, at most
+    /// `limit`, or `start` when `start` is cached or not below `limit`.
+    fn missing_run_end(&self, start: u64, limit: u64) -> u64 {
+        let mut end = start;
+        while end < limit
+            && !self
+                .blocks
+                .as_ref()
+                .is_some_and(|blocks| blocks.contains(&end))
+        {
+            end += 1;
+        }
+        end
+    }
+
     fn request_len(&self, count: u32) -> usize {
         count as usize * self.sector_size
     }
@@ -279,14 +355,12 @@ impl<D: BlockDevice> BlockDevice for BlockCache<D> {
                 continue;
             }
             // One device request for each run of consecutive missing blocks.
-            let mut run_end = block + 1;
-            while run_end < covered.end
-                && !self
-                    .blocks
-                    .as_ref()
-                    .is_some_and(|blocks| blocks.contains(&run_end))
-            {
-                run_end += 1;
+            // A run that reaches the end of the request goes on with the
+            // blocks after it, up to the readahead size.
+            let mut run_end = self.missing_run_end(block + 1, covered.end);
+            if run_end == covered.end {
+                let limit = block.saturating_add(self.readahead).min(self.device_blocks);
+                run_end = self.missing_run_end(run_end, limit);
             }
             self.read_missing(block..run_end, buffer, sector, count)?;
             block = run_end;

@@ -34,6 +34,7 @@ use crate::{
     CreateAttr, DirEntry, EXT4_SUPER_MAGIC, EntropySource, LinuxError, NAME_MAX, NodeType,
     RenameFlags, SetAttr,
     Stat, StatFs, TimeSpec, VfsResult, WallClock,
+    attr_cache::{ATTR_CACHE_CAPACITY, AttrCache},
     dcache::{DENTRY_CACHE_CAPACITY, Dentry, DentryCache},
     node::{FileSystem, NodeId, NodeRef, VfsNode},
     tmpfs::alloc_anonymous_dev,
@@ -222,6 +223,11 @@ struct Ext4Inner {
     /// Results of name lookups. Every directory change below updates it
     /// with the mount lock held, and so does every lookup that fills it.
     dentries: DentryCache,
+    /// Attributes of inodes, for `stat`. Every operation below that may
+    /// change an inode drops its entry with the mount lock held, and `stat`
+    /// fills entries with the lock held. The entry of a freed inode stays
+    /// until `create` or `symlink` reuses its number and drops it.
+    attrs: AttrCache,
     unmounted: AtomicBool,
 }
 
@@ -266,6 +272,7 @@ impl Ext4Fs {
                 orphans: Mutex::new(BTreeSet::new()),
                 dir_positions: Mutex::new(BTreeMap::new()),
                 dentries: DentryCache::new(DENTRY_CACHE_CAPACITY),
+                attrs: AttrCache::new(ATTR_CACHE_CAPACITY),
                 unmounted: AtomicBool::new(false),
             }),
         }))
@@ -276,6 +283,11 @@ impl Ext4Fs {
     /// Returns the cache of name lookups, for its counters.
     pub fn dentry_cache(&self) -> &DentryCache {
         &self.inner.dentries
+    }
+
+    /// Returns the cache of inode attributes, for its counters.
+    pub fn attr_cache(&self) -> &AttrCache {
+        &self.inner.attrs
     }
 }
 
@@ -412,6 +424,28 @@ impl Ext4Node {
 
     fn from_info(fs: &Arc<Ext4Inner>, info: &InodeInfo) -> NodeRef {
         Self::new_ref(fs, info.number, node_type_of(info))
+    }
+
+    /// Builds the `stat` result of this node from rsext4's inode `info`.
+    fn stat_of(&self, info: &InodeInfo) -> Stat {
+        let rdev = info.device_number.map_or(0, |number| {
+            crate::devfs::make_dev(number.major(), number.minor())
+        });
+        Stat {
+            dev: self.fs.dev,
+            ino: info.number.as_u64(),
+            mode: u32::from(info.mode),
+            nlink: u32::from(info.links),
+            uid: info.uid,
+            gid: info.gid,
+            rdev,
+            size: info.size,
+            blksize: IO_BLOCK_SIZE,
+            blocks: info.blocks,
+            atime: TimeSpec::new(i64::from(info.atime), 0),
+            mtime: TimeSpec::new(i64::from(info.mtime), 0),
+            ctime: TimeSpec::new(i64::from(info.ctime), 0),
+        }
     }
 
     fn lock(&self) -> spin::MutexGuard<'_, MountedExt4> {
@@ -601,25 +635,14 @@ impl VfsNode for Ext4Node {
     }
 
     fn stat(&self) -> VfsResult<Stat> {
-        let info = self.lock().inode(self.ino).map_err(ext4_errno)?;
-        let rdev = info.device_number.map_or(0, |number| {
-            crate::devfs::make_dev(number.major(), number.minor())
-        });
-        Ok(Stat {
-            dev: self.fs.dev,
-            ino: info.number.as_u64(),
-            mode: u32::from(info.mode),
-            nlink: u32::from(info.links),
-            uid: info.uid,
-            gid: info.gid,
-            rdev,
-            size: info.size,
-            blksize: IO_BLOCK_SIZE,
-            blocks: info.blocks,
-            atime: TimeSpec::new(i64::from(info.atime), 0),
-            mtime: TimeSpec::new(i64::from(info.mtime), 0),
-            ctime: TimeSpec::new(i64::from(info.ctime), 0),
-        })
+        if let Some(stat) = self.fs.attrs.get(self.ino.raw()) {
+            return Ok(stat);
+        }
+        let mut mount = self.lock();
+        let info = mount.inode(self.ino).map_err(ext4_errno)?;
+        let stat = self.stat_of(&info);
+        self.fs.attrs.insert(self.ino.raw(), stat);
+        Ok(stat)
     }
 
     fn set_attr(&self, attr: SetAttr) -> VfsResult<()> {
@@ -643,19 +666,22 @@ impl VfsNode for Ext4Node {
             mtime: attr.mtime.map(timestamp),
             ..InodeMetadataUpdate::default()
         };
-        mount
-            .update_inode_metadata(self.ino, update)
-            .map_err(ext4_errno)?;
+        let updated = mount.update_inode_metadata(self.ino, update);
+        self.fs.attrs.invalidate(self.ino.raw());
+        updated.map_err(ext4_errno)?;
         Ok(())
     }
-
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> VfsResult<usize> {
         if self.node_type != NodeType::Regular {
             return Err(self.not_a_file_error());
         }
-        self.lock()
-            .read_inode(self.ino, offset, buf)
-            .map_err(ext4_errno)
+        let mut mount = self.lock();
+        let read = mount.read_inode(self.ino, offset, buf);
+        // rsext4 sets the access time on every read that returns data.
+        if !matches!(read, Ok(0)) {
+            self.fs.attrs.invalidate(self.ino.raw());
+        }
+        read.map_err(ext4_errno)
     }
 
     fn write_at(&self, offset: u64, buf: &[u8]) -> VfsResult<usize> {
@@ -669,9 +695,10 @@ impl VfsNode for Ext4Node {
             .checked_add(buf.len() as u64)
             .filter(|end| i64::try_from(*end).is_ok())
             .ok_or(LinuxError::EFBIG)?;
-        self.lock()
-            .write_inode(self.ino, offset, buf)
-            .map_err(ext4_errno)?;
+        let mut mount = self.lock();
+        let written = mount.write_inode(self.ino, offset, buf);
+        self.fs.attrs.invalidate(self.ino.raw());
+        written.map_err(ext4_errno)?;
         Ok(buf.len())
     }
 
@@ -679,9 +706,10 @@ impl VfsNode for Ext4Node {
         if self.node_type != NodeType::Regular {
             return Err(self.not_a_file_error());
         }
-        self.lock()
-            .truncate_inode(self.ino, size)
-            .map_err(ext4_errno)
+        let mut mount = self.lock();
+        let truncated = mount.truncate_inode(self.ino, size);
+        self.fs.attrs.invalidate(self.ino.raw());
+        truncated.map_err(ext4_errno)
     }
 
     fn sync(&self) -> VfsResult<()> {
@@ -755,7 +783,9 @@ impl VfsNode for Ext4Node {
                 NodeType::CharDevice | NodeType::BlockDevice => return Err(LinuxError::EPERM),
                 NodeType::Symlink => return Err(LinuxError::EINVAL),
             };
+            self.fs.attrs.invalidate(self.ino.raw());
             let info = self.fs.checked_change(self.ino, raw_name, created)?;
+            self.fs.attrs.invalidate(info.number.raw());
             if info.is_directory() {
                 self.fs.dentries.invalidate_directory(info.number.raw());
             }
@@ -778,7 +808,9 @@ impl VfsNode for Ext4Node {
             }
             let created =
                 mount.create_symlink(Self::context(&attr), self.ino, name, target.as_bytes());
+            self.fs.attrs.invalidate(self.ino.raw());
             let info = self.fs.checked_change(self.ino, raw_name, created)?;
+            self.fs.attrs.invalidate(info.number.raw());
             self.fs.cache_positive(self.ino, raw_name, &info);
             Ext4Node::from_info(&self.fs, &info)
         };
@@ -801,6 +833,8 @@ impl VfsNode for Ext4Node {
                 return Err(LinuxError::EEXIST);
             }
             let linked = mount.hard_link(target.ino, self.ino, name);
+            self.fs.attrs.invalidate(self.ino.raw());
+            self.fs.attrs.invalidate(target.ino.raw());
             self.fs.checked_change(self.ino, raw_name, linked)?;
             let dentry = Dentry::Positive {
                 ino: target.ino.raw(),
@@ -833,6 +867,8 @@ impl VfsNode for Ext4Node {
                 }
                 (false, false) => mount.unlink(self.ino, name),
             };
+            self.fs.attrs.invalidate(self.ino.raw());
+            self.fs.attrs.invalidate(child.number.raw());
             let outcome = self.fs.checked_change(self.ino, raw_name, outcome)?;
             self.fs
                 .dentries
@@ -895,6 +931,13 @@ impl VfsNode for Ext4Node {
                 self.fs.dentries.invalidate_directory(target.number.raw());
             }
             let renamed = mount.rename(self.ino, old, new_dir.ino, new, options);
+            let attrs = &self.fs.attrs;
+            attrs.invalidate(self.ino.raw());
+            attrs.invalidate(new_dir.ino.raw());
+            attrs.invalidate(source.number.raw());
+            if let Some(target) = &target {
+                attrs.invalidate(target.number.raw());
+            }
             if renamed.is_err() {
                 self.fs.dentries.invalidate(new_dir.ino.raw(), new_name);
             }
@@ -953,9 +996,9 @@ impl VfsNode for Ext4Node {
             return Err(LinuxError::EUCLEAN);
         }
         let mut target = alloc::vec![0; size as usize];
-        let count = mount
-            .read_inode(self.ino, 0, &mut target)
-            .map_err(ext4_errno)?;
+        let read = mount.read_inode(self.ino, 0, &mut target);
+        self.fs.attrs.invalidate(self.ino.raw());
+        let count = read.map_err(ext4_errno)?;
         target.truncate(count);
         String::from_utf8(target).map_err(|_| LinuxError::EINVAL)
     }

@@ -18,6 +18,7 @@
 
 extern crate alloc;
 
+pub mod attr_cache;
 pub mod block_cache;
 pub mod context;
 pub mod dcache;
@@ -37,6 +38,7 @@ pub mod types;
 pub use axerrno::LinuxError;
 /// rsext4, for the types of [`BlockDevice`] (`SectorId`, `DeviceGeometry`, `Ext4Result`).
 pub use rsext4;
+pub use attr_cache::{ATTR_CACHE_CAPACITY, AttrCache, AttrCacheStats};
 pub use block_cache::BlockCache;
 pub use context::FsContext;
 pub use dcache::{DENTRY_CACHE_CAPACITY, Dentry, DentryCache, DentryCacheStats};

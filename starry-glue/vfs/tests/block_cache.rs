@@ -353,12 +353,120 @@ impl Lcg {
 }
 
 #[test]
+fn readahead_reads_window_in_one_request() {
+    let (device, state) = MemoryDevice::new(64 * 8);
+    let mut cache = BlockCache::new(device, 16).with_readahead(8);
+    let stats = cache.stats();
+
+    let first = read_blocks(&mut cache, 5, 1);
+    assert_eq!(first, device_bytes(&state, 5 * BLOCK, BLOCK));
+    assert_eq!(state.lock().unwrap().reads, vec![(40, 64)]);
+    assert_eq!(cache.cached_blocks(), 8);
+    assert_eq!(stats.misses.load(Ordering::Relaxed), 1);
+    assert_eq!(stats.readahead.load(Ordering::Relaxed), 7);
+
+    let rest = read_blocks(&mut cache, 6, 7);
+    assert_eq!(rest, device_bytes(&state, 6 * BLOCK, 7 * BLOCK));
+    assert_eq!(read_count(&state), 1, "blocks 6..13 were read ahead");
+}
+
+#[test]
+fn readahead_stops_at_cached_block() {
+    let (device, state) = MemoryDevice::new(64 * 8);
+    let mut cache = BlockCache::new(device, 16).with_readahead(8);
+    let data = pattern(BLOCK, 31);
+    cache
+        .write(&data, SectorId::new(9 * SECTORS_PER_BLOCK), 8)
+        .unwrap();
+
+    read_blocks(&mut cache, 6, 1);
+
+    assert_eq!(state.lock().unwrap().reads, vec![(48, 24)]);
+    assert_eq!(read_blocks(&mut cache, 9, 1), data);
+    assert_eq!(read_count(&state), 1);
+}
+
+#[test]
+fn readahead_stops_at_device_end() {
+    let (device, state) = MemoryDevice::new(64 * 8);
+    let mut cache = BlockCache::new(device, 16).with_readahead(8);
+
+    let data = read_blocks(&mut cache, 61, 1);
+
+    assert_eq!(data, device_bytes(&state, 61 * BLOCK, BLOCK));
+    assert_eq!(state.lock().unwrap().reads, vec![(61 * 8, 24)]);
+}
+
+#[test]
+fn readahead_capped_at_capacity() {
+    let (device, state) = MemoryDevice::new(64 * 8);
+    let mut cache = BlockCache::new(device, 4).with_readahead(32);
+
+    read_blocks(&mut cache, 0, 1);
+
+    assert_eq!(state.lock().unwrap().reads, vec![(0, 32)]);
+    assert_eq!(cache.cached_blocks(), 4);
+}
+
+#[test]
+fn readahead_after_unaligned_read() {
+    let (device, state) = MemoryDevice::new(64 * 8);
+    let mut cache = BlockCache::new(device, 16).with_readahead(4);
+    let stats = cache.stats();
+
+    // Sectors 6..10 span blocks 0 and 1; the request reads blocks 0..4.
+    let mut buffer = vec![0; 4 * SECTOR];
+    cache.read(&mut buffer, SectorId::new(6), 4).unwrap();
+
+    assert_eq!(buffer, device_bytes(&state, 6 * SECTOR, 4 * SECTOR));
+    assert_eq!(state.lock().unwrap().reads, vec![(0, 32)]);
+    assert_eq!(stats.misses.load(Ordering::Relaxed), 2);
+    assert_eq!(stats.readahead.load(Ordering::Relaxed), 2);
+    assert_eq!(
+        read_blocks(&mut cache, 2, 2),
+        device_bytes(&state, 2 * BLOCK, 2 * BLOCK)
+    );
+    assert_eq!(read_count(&state), 1);
+}
+
+#[test]
+fn readahead_keeps_reads_after_writes_exact() {
+    let (device, state) = MemoryDevice::new(64 * 8);
+    let mut cache = BlockCache::new(device, 16).with_readahead(8);
+    read_blocks(&mut cache, 0, 1);
+    let data = pattern(BLOCK + SECTOR, 8);
+
+    // Blocks 3 and 4 were read ahead; the write covers block 3 and the
+    // first sector of block 4.
+    cache
+        .write(&data, SectorId::new(3 * SECTORS_PER_BLOCK), 9)
+        .unwrap();
+
+    let read = read_blocks(&mut cache, 3, 2);
+    assert_eq!(read, device_bytes(&state, 3 * BLOCK, 2 * BLOCK));
+    assert_eq!(&read[..data.len()], &data[..]);
+    assert_eq!(read_count(&state), 1);
+}
+
+#[test]
 fn mixed_requests_match_model() {
+    check_mixed_requests(0);
+}
+
+#[test]
+fn mixed_requests_with_readahead_match_model() {
+    check_mixed_requests(5);
+}
+
+/// Runs random reads and writes, aligned and not, through a cache of 6
+/// blocks with `readahead`, and checks every read against a model of the
+/// device.
+fn check_mixed_requests(readahead: u64) {
     const SECTORS: u64 = 40 * 8;
     let (device, state) = MemoryDevice::new(SECTORS as usize);
     let mut model = device_bytes(&state, 0, SECTORS as usize * SECTOR);
     // 6 blocks for a 40-block device, so that most requests evict.
-    let mut cache = BlockCache::new(device, 6);
+    let mut cache = BlockCache::new(device, 6).with_readahead(readahead);
     let stats = cache.stats();
     let mut random = Lcg(42);
 

@@ -12,10 +12,11 @@ use std::{
     time::{SystemTime, UNIX_EPOCH},
 };
 
-use starry_vfs::block_cache::{BlockCacheStats, DEFAULT_CAPACITY_BLOCKS};
+use starry_vfs::block_cache::{BlockCacheStats, DEFAULT_CAPACITY_BLOCKS, DEFAULT_READAHEAD_BLOCKS};
 use starry_vfs::rsext4::{DeviceCapabilities, DeviceGeometry, Ext4Error, Ext4Result, SectorId};
 use starry_vfs::{
     BlockCache, BlockDevice, CharDevice, Ext4Fs, FileSystem, FsContext, MountTable, TimeSpec,
+    WallClock,
 };
 
 /// Sector size of the file-backed device, as virtio-blk's.
@@ -141,9 +142,11 @@ impl Image {
     }
 
     /// Mounts the image through a [`BlockCache`] of `capacity_blocks` blocks
-    /// and returns the file system with the cache's counters.
+    /// with the kernel's readahead, and returns the file system with the
+    /// cache's counters.
     pub fn mount_with_cache(&self, capacity_blocks: usize) -> (Arc<Ext4Fs>, Arc<BlockCacheStats>) {
-        let cache = BlockCache::new(FileDevice::open(&self.image), capacity_blocks);
+        let cache = BlockCache::new(FileDevice::open(&self.image), capacity_blocks)
+            .with_readahead(DEFAULT_READAHEAD_BLOCKS);
         let stats = cache.stats();
         let fs = Ext4Fs::mount(Box::new(cache), host_clock, Some(fake_entropy))
             .expect("mount ext4 image");
@@ -153,7 +156,15 @@ impl Image {
     /// Mounts the image as root with devfs on /dev and returns the root
     /// file system and a process context.
     pub fn context(&self) -> (Arc<Ext4Fs>, FsContext) {
-        let fs = self.mount();
+        self.context_with_clock(host_clock)
+    }
+
+    /// Like [`Image::context`], with `clock` setting the file timestamps.
+    pub fn context_with_clock(&self, clock: WallClock) -> (Arc<Ext4Fs>, FsContext) {
+        let cache = BlockCache::new(FileDevice::open(&self.image), DEFAULT_CAPACITY_BLOCKS)
+            .with_readahead(DEFAULT_READAHEAD_BLOCKS);
+        let fs =
+            Ext4Fs::mount(Box::new(cache), clock, Some(fake_entropy)).expect("mount ext4 image");
         let root: Arc<dyn FileSystem> = fs.clone();
         let mounts = Arc::new(MountTable::new(root));
         starry_vfs::mount_devfs(&mounts, Arc::new(TestConsole), fake_entropy, host_clock)
@@ -227,6 +238,11 @@ impl CharDevice for TestConsole {
 /// Returns `len` bytes of a pattern that differs at every offset of a block.
 pub fn pattern(len: usize, seed: u8) -> Vec<u8> {
     (0..len)
-        .map(|i| (i as u32).wrapping_mul(2654435761).rotate_left(seed as u32 % 32) as u8 ^ seed)
+        .map(|i| {
+            (i as u32)
+                .wrapping_mul(2654435761)
+                .rotate_left(seed as u32 % 32) as u8
+                ^ seed
+        })
         .collect()
 }
