@@ -58,6 +58,54 @@ def test_busy_threads_both_progress(disk):
     assert "worker counted True" in run.lines
 
 
+# Eight runs of one program: a main thread that sleeps 0.2 s while two or
+# three daemon threads loop. Each run is a fresh interpreter that the previous
+# run's main thread execs, so no other task runs meanwhile. Waiting for the
+# GIL, the main thread makes 5 ms timed futex waits. When timeouts ended only
+# at the 10 ms timer tick, the GIL went to a busy thread at every hand-over:
+# in two of four boots the first run never printed "woke" and SIGALRM ended
+# it.
+SLEEP_AMONG_BUSY_THREADS = r"""
+import os, sys
+
+CHILD = '''
+import os, signal, sys, threading, time
+
+RUNS = [(threads, run) for threads in (2, 3) for run in range(4)]
+index = int(sys.argv[1])
+threads, run = RUNS[index]
+# Without a handler, SIGALRM ends the program if the main thread never wakes.
+signal.alarm(20)
+
+def busy():
+    while True:
+        pass
+
+for _ in range(threads):
+    threading.Thread(target=busy, daemon=True).start()
+print(threads, "threads run", run, "started", flush=True)
+time.sleep(0.2)
+print(threads, "threads run", run, "woke", flush=True)
+if index + 1 < len(RUNS):
+    os.execv(sys.executable, [sys.executable, sys.argv[0], str(index + 1)])
+'''
+
+path = "/tmp/sleep_among_busy_threads.py"
+with open(path, "w") as file:
+    file.write(CHILD)
+os.execv(sys.executable, [sys.executable, path, "0"])
+"""
+
+
+def test_main_thread_wakes_among_busy_threads(disk):
+    run = run_kernel("-c", SLEEP_AMONG_BUSY_THREADS, disk=disk)
+    assert run.status == 0, run.stdout[-2000:]
+    for threads in (2, 3):
+        for index in range(4):
+            assert f"{threads} threads run {index} started" in run.lines, run.stdout[-2000:]
+            assert f"{threads} threads run {index} woke" in run.lines, run.stdout[-2000:]
+
+
 POOL_MAP = r"""
 import multiprocessing
 

@@ -79,9 +79,8 @@ def busy():
     while True:
         pass
 
-# NOTE: one busy thread only. With two busy threads and a sleeping main
-# thread, the main thread sometimes never got the GIL back (not analysed).
-threading.Thread(target=busy, daemon=True).start()
+for _ in range(2):
+    threading.Thread(target=busy, daemon=True).start()
 time.sleep(0.2)
 os.execv(sys.executable, [sys.executable, "-c", "import time; time.sleep(0.5); print('new program ran')"])
 """

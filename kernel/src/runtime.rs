@@ -5,7 +5,7 @@
 //! kernel keeps the boot quiet and ends QEMU with a status that names what
 //! happened.
 
-use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, Ordering};
 
 use axhal::mem::{MemRegionFlags, memory_regions, phys_to_virt};
 
@@ -31,36 +31,30 @@ fn init_allocator() {
     }
 }
 
-/// The deadline of the next timer interrupt, in nanoseconds of monotonic time.
-static NEXT_TIMER_DEADLINE: AtomicU64 = AtomicU64::new(0);
-
-fn update_timer() {
-    let period = axhal::time::NANOS_PER_SEC / axconfig::TICKS_PER_SEC as u64;
-    let now = axhal::time::monotonic_time_nanos();
-    let mut deadline = NEXT_TIMER_DEADLINE.load(Ordering::Relaxed);
-    if now >= deadline {
-        deadline = now + period;
-    }
-    NEXT_TIMER_DEADLINE.store(deadline + period, Ordering::Relaxed);
-    axhal::time::set_oneshot_timer(deadline);
-}
-
-/// Set by each timer tick; the next return to user mode from an interrupt
-/// takes it and lets the scheduler switch tasks.
+/// Set by each timer tick and by each timer interrupt that ends a timeout.
+/// The next return to user mode from an interrupt takes it and lets the
+/// scheduler switch tasks. So a task whose timeout ended does not wait for
+/// the next tick to run, as on Linux, where a woken sleeper usually preempts
+/// a task that keeps the CPU.
 static TIME_SLICE_ENDED: AtomicBool = AtomicBool::new(false);
 
-/// Returns whether a timer tick came since the last call, so that the task
-/// that was interrupted in user mode should give up the CPU.
+/// Returns whether a timer tick or the end of a timeout came since the last
+/// call, so that the task that was interrupted in user mode should give up
+/// the CPU.
 pub fn take_time_slice_end() -> bool {
     TIME_SLICE_ENDED.swap(false, Ordering::Relaxed)
 }
 
 fn init_interrupts() {
+    let tick_period = axhal::time::NANOS_PER_SEC / axconfig::TICKS_PER_SEC as u64;
+    starry_glue::timer::init(core::time::Duration::from_nanos(tick_period));
     axhal::irq::register(axhal::time::irq_num(), || {
-        update_timer();
+        let interrupt = starry_glue::timer::on_interrupt();
         axtask::on_timer_tick();
         starry_glue::process::itimer::on_timer_tick(axhal::time::monotonic_time_nanos());
-        TIME_SLICE_ENDED.store(true, Ordering::Relaxed);
+        if interrupt.tick || interrupt.deadline_passed {
+            TIME_SLICE_ENDED.store(true, Ordering::Relaxed);
+        }
     });
     if let Some(irq) = axhal::console::irq_num() {
         axhal::irq::register(irq, crate::console::on_receive_interrupt);

@@ -25,6 +25,8 @@ pub mod process;
 #[cfg(target_os = "none")]
 pub mod time;
 #[cfg(target_os = "none")]
+pub mod timer;
+#[cfg(target_os = "none")]
 pub mod trace;
 #[cfg(target_os = "none")]
 pub mod wait;

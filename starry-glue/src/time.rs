@@ -110,7 +110,7 @@ impl Handler {
                 return Err(LinuxError::EINTR);
             }
             // Short steps, so that a signal ends the sleep soon.
-            axtask::sleep((deadline - now).min(SIGNAL_CHECK_INTERVAL));
+            crate::timer::sleep_step(deadline - now, SIGNAL_CHECK_INTERVAL);
         }
     }
 }

@@ -30,9 +30,8 @@ const MAX_SLEEP: Duration = Duration::from_millis(10);
 /// passed, whichever comes first. The caller then polls its file again and
 /// checks for signals.
 pub fn sleep_until_file_event(limit: Option<Duration>) {
-    let duration = limit.map_or(MAX_SLEEP, |limit| limit.min(MAX_SLEEP));
     SLEEPERS.fetch_add(1, Ordering::AcqRel);
-    FILE_EVENT.wait_timeout(duration);
+    crate::timer::wait_step(&FILE_EVENT, limit, MAX_SLEEP);
     SLEEPERS.fetch_sub(1, Ordering::AcqRel);
 }
 

@@ -48,17 +48,17 @@ pub fn wait(key: usize, timeout: Option<Duration>) -> SysResult {
     let queue = queue(key);
     let deadline = timeout.map(|timeout| crate::time::monotonic() + timeout);
     loop {
-        let step = match deadline {
+        let remaining = match deadline {
             Some(deadline) => {
                 let now = crate::time::monotonic();
                 if now >= deadline {
                     return Err(LinuxError::ETIMEDOUT);
                 }
-                (deadline - now).min(SIGNAL_CHECK_INTERVAL)
+                Some(deadline - now)
             }
-            None => SIGNAL_CHECK_INTERVAL,
+            None => None,
         };
-        if !queue.wait_timeout(step) {
+        if !crate::timer::wait_step(&queue, remaining, SIGNAL_CHECK_INTERVAL) {
             return Ok(());
         }
         if super::signal::has_pending_signal() {

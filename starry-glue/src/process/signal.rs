@@ -172,17 +172,17 @@ pub fn suspend(thread: &Thread, mask: u64) -> LinuxError {
 /// monotonic time reaches `deadline` (nanoseconds). Returns `false`, without
 /// sleeping, when the deadline has passed already.
 fn sleep_until_signal_sent(deadline: Option<u64>) -> bool {
-    let step = match deadline {
-        None => SUSPEND_CHECK_INTERVAL,
+    let remaining = match deadline {
+        None => None,
         Some(deadline) => {
             let now = axhal::time::monotonic_time_nanos();
             if now >= deadline {
                 return false;
             }
-            Duration::from_nanos(deadline - now).min(SUSPEND_CHECK_INTERVAL)
+            Some(Duration::from_nanos(deadline - now))
         }
     };
-    SIGNAL_SENT.wait_timeout(step);
+    crate::timer::wait_step(&SIGNAL_SENT, remaining, SUSPEND_CHECK_INTERVAL);
     true
 }
 
