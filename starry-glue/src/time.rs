@@ -1,7 +1,10 @@
 //! Clocks and sleeping: the time syscalls, and the wall clock the file
 //! systems use for timestamps.
 
-use core::time::Duration;
+use core::{
+    sync::atomic::{AtomicI64, Ordering},
+    time::Duration,
+};
 
 use axhal::time::{monotonic_time_nanos, wall_time_nanos};
 use syscall_abi::{
@@ -35,16 +38,25 @@ const USER_HZ: u64 = 100;
 /// 100 in kernel/axconfig.toml).
 const COARSE_RESOLUTION_NS: i64 = 10_000_000;
 
-/// Returns the wall-clock time (CLOCK_REALTIME): the PL031 RTC read at boot
-/// plus the generic timer since.
+/// The change that clock_settime made to CLOCK_REALTIME, in nanoseconds.
+static REALTIME_ADJUSTMENT_NS: AtomicI64 = AtomicI64::new(0);
+
+/// CLOCK_REALTIME in nanoseconds since the epoch: the PL031 RTC read at
+/// boot, plus the generic timer since, plus what clock_settime changed.
+fn realtime_nanos() -> u64 {
+    let adjustment = REALTIME_ADJUSTMENT_NS.load(Ordering::Relaxed);
+    wall_time_nanos().saturating_add_signed(adjustment)
+}
+
+/// Returns the wall-clock time (CLOCK_REALTIME).
 pub fn wall_clock() -> starry_vfs::TimeSpec {
-    let nanos = wall_time_nanos();
+    let nanos = realtime_nanos();
     starry_vfs::TimeSpec::new((nanos / NANOS_PER_SEC) as i64, (nanos % NANOS_PER_SEC) as u32)
 }
 
 /// CLOCK_REALTIME as a duration since the epoch.
 pub fn realtime() -> Duration {
-    Duration::from_nanos(wall_time_nanos())
+    Duration::from_nanos(realtime_nanos())
 }
 
 /// CLOCK_MONOTONIC (and CLOCK_BOOTTIME: the kernel never suspends).
@@ -146,6 +158,22 @@ impl TimeSyscalls for Handler {
     fn sys_clock_gettime(&mut self, clockid: i32, tp: UserOut<Timespec>) -> SysResult<()> {
         let now = self.clock_now(clockid)?;
         tp.write(self.mem(), &to_timespec(now))
+    }
+
+    fn sys_clock_settime(&mut self, clockid: i32, tp: UserIn<Timespec>) -> SysResult<()> {
+        // Linux's order: the clock, the copy, the time, the permission.
+        // Only CLOCK_REALTIME can be set.
+        if clockid != CLOCK_REALTIME {
+            return Err(LinuxError::EINVAL);
+        }
+        let time = timespec_to_duration(&tp.read(self.mem())?)?;
+        if self.process().creds.lock().euid != 0 {
+            return Err(LinuxError::EPERM);
+        }
+        let target = i64::try_from(time.as_nanos()).map_err(|_| LinuxError::EINVAL)?;
+        let adjustment = target - wall_time_nanos() as i64;
+        REALTIME_ADJUSTMENT_NS.store(adjustment, Ordering::Relaxed);
+        Ok(())
     }
 
     fn sys_clock_getres(&mut self, clockid: i32, res: Option<UserOut<Timespec>>) -> SysResult<()> {
