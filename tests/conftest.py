@@ -32,6 +32,21 @@ CONTRACT_VIOLATION = "errno contract violation:"
 BOOT_TIMEOUT = int(os.environ.get("QEMU_TEST_TIMEOUT", "300"))
 
 
+# Python source for guest scripts: `attempt(label, call, *args)` prints the
+# label with the call's result ("ok" for None) or with the errno name of
+# the OSError it raised.
+ATTEMPT = r"""
+import errno
+
+def attempt(label, call, *args):
+    try:
+        result = call(*args)
+        print(label, "ok" if result is None else result)
+    except OSError as e:
+        print(label, errno.errorcode[e.errno])
+"""
+
+
 @dataclass
 class Run:
     status: int

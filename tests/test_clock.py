@@ -1,16 +1,9 @@
 """clock_settime: setting CLOCK_REALTIME, which file times follow."""
 
-from conftest import run_kernel
+from conftest import ATTEMPT, run_kernel
 
-CLOCK_SETTIME = r"""
+CLOCK_SETTIME = ATTEMPT + r"""
 import errno, os, sys, time
-
-def attempt(label, call, *args):
-    try:
-        result = call(*args)
-        print(label, "ok" if result is None else result)
-    except OSError as e:
-        print(label, errno.errorcode[e.errno])
 
 now = time.clock_gettime(time.CLOCK_REALTIME)
 attempt("set realtime", time.clock_settime, time.CLOCK_REALTIME, now + 3600)

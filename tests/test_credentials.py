@@ -1,17 +1,11 @@
 """User and group ids, supplementary groups and nice values, compared with
 Linux."""
 
-from conftest import compare_with_linux
+from conftest import ATTEMPT, compare_with_linux
 
-IDS = r"""
+IDS = ATTEMPT + r"""
 import ctypes, errno, os, sys
 
-def attempt(label, call, *args):
-    try:
-        result = call(*args)
-        print(label, "ok" if result is None else result)
-    except OSError as e:
-        print(label, errno.errorcode[e.errno])
 print("groups", os.getgroups())
 attempt("setgroups", os.setgroups, [30, 10, 20])
 print("groups after", os.getgroups())
@@ -51,15 +45,8 @@ def test_ids_and_groups_match_linux(disk):
     assert "setgroups unprivileged EPERM" in lines
 
 
-PRIORITY_AND_REIDS = r"""
+PRIORITY_AND_REIDS = ATTEMPT + r"""
 import errno, os, sys
-
-def attempt(label, call, *args):
-    try:
-        result = call(*args)
-        print(label, "ok" if result is None else result)
-    except OSError as e:
-        print(label, errno.errorcode[e.errno])
 
 attempt("nice", os.getpriority, os.PRIO_PROCESS, 0)
 attempt("set 5", os.setpriority, os.PRIO_PROCESS, 0, 5)

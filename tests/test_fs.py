@@ -1,7 +1,7 @@
 """File-system syscalls seen from Python: ext4 on the root disk, devfs,
 pipes and readiness, with the disk checked by `e2fsck -fn` afterwards."""
 
-from conftest import compare_with_linux, e2fsck_clean, run_kernel
+from conftest import ATTEMPT, compare_with_linux, e2fsck_clean, run_kernel
 
 FILE_OPERATIONS = r"""
 import os, shutil
@@ -214,15 +214,8 @@ def test_pipe_sizes_match_linux(disk):
     assert "regular file EBADF" in lines
 
 
-MEMFD = r"""
+MEMFD = ATTEMPT + r"""
 import errno, fcntl, mmap, os, stat, sys
-
-def attempt(label, call, *args):
-    try:
-        result = call(*args)
-        print(label, "ok" if result is None else result)
-    except OSError as e:
-        print(label, errno.errorcode[e.errno])
 
 fd = os.memfd_create("data")
 print("inheritable", os.get_inheritable(fd))

@@ -1,16 +1,9 @@
 """Scheduler queries, fallocate and fadvise64, compared with Linux."""
 
-from conftest import compare_with_linux
+from conftest import ATTEMPT, compare_with_linux
 
-SCHED = r"""
+SCHED = ATTEMPT + r"""
 import errno, os, sys
-
-def attempt(label, call, *args):
-    try:
-        result = call(*args)
-        print(label, "ok" if result is None else result)
-    except OSError as e:
-        print(label, errno.errorcode[e.errno])
 
 for name in ("SCHED_OTHER", "SCHED_FIFO", "SCHED_RR", "SCHED_BATCH", "SCHED_IDLE"):
     policy = getattr(os, name)
