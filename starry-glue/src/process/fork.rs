@@ -278,9 +278,10 @@ fn exec_frame(tf: &mut TrapFrame, dirfd: i32, first: usize, flags: u32) -> SysRe
 }
 
 /// Turns execveat's `dirfd`, `path` and `flags` into a path that the
-/// loader opens from the working directory: the open file's own path for
-/// `AT_EMPTY_PATH` with an empty path, else `path` under the directory
-/// open as `dirfd` unless `path` is absolute or `dirfd` is `AT_FDCWD`.
+/// loader opens from the working directory. With `AT_EMPTY_PATH` and an
+/// empty path, that is the path the file open as `dirfd` was opened by.
+/// A relative path goes below the directory open as `dirfd`, unless
+/// `dirfd` is `AT_FDCWD`.
 fn program_path(fs: &starry_vfs::FsContext, dirfd: i32, path: String, flags: u32) -> SysResult<String> {
     if path.is_empty() {
         if flags & AT_EMPTY_PATH == 0 {
@@ -327,9 +328,9 @@ pub fn wait4(pid: i32, options: WaitOptions) -> SysResult<Option<(u32, i32)>> {
 }
 
 /// Waits until a child that `pid` selects (as for [`wait4`]) has exited and
-/// returns it with its exit status; `Ok(None)` at once with `nohang` while
-/// the selected children still run. With `reap` the child is gone
-/// afterwards, else it stays a zombie (waitid's WNOWAIT). Without
+/// returns it with its exit status. With `nohang` it returns `Ok(None)` at
+/// once while the selected children still run. With `reap` the child is
+/// gone afterwards, else it stays a zombie (waitid's WNOWAIT). Without
 /// `report_exits` no child is ever found: the caller waits only for stops
 /// and continues, which never happen without job control, so the wait
 /// ends by a signal, by `nohang` or with `ECHILD`.
