@@ -56,40 +56,45 @@ fn new_re_ids(current: [u32; 3], real: u32, effective: u32, privileged: bool) ->
     Ok([new_real, new_effective, new_saved])
 }
 
-/// setreuid: the file-system uid follows the effective uid.
+/// Replaces the real, effective and saved uids with what `compute` makes
+/// of the current ones and of whether the caller has root's rights. The
+/// file-system uid follows the effective uid.
+fn update_uids(process: &Process, compute: impl FnOnce([u32; 3], bool) -> SysResult<[u32; 3]>) -> SysResult {
+    let mut creds = process.creds.lock();
+    let [uid, euid, suid] = compute([creds.uid, creds.euid, creds.suid], creds.euid == 0)?;
+    (creds.uid, creds.euid, creds.suid) = (uid, euid, suid);
+    process.fs.lock().uid = euid;
+    Ok(())
+}
+
+/// Replaces the real, effective and saved gids as [`update_uids`] does
+/// the uids. Root's rights still come from the effective uid.
+fn update_gids(process: &Process, compute: impl FnOnce([u32; 3], bool) -> SysResult<[u32; 3]>) -> SysResult {
+    let mut creds = process.creds.lock();
+    let [gid, egid, sgid] = compute([creds.gid, creds.egid, creds.sgid], creds.euid == 0)?;
+    (creds.gid, creds.egid, creds.sgid) = (gid, egid, sgid);
+    process.fs.lock().gid = egid;
+    Ok(())
+}
+
+/// setreuid.
 pub fn set_re_uid(process: &Process, real: u32, effective: u32) -> SysResult {
-    let mut creds = process.creds.lock();
-    let [uid, euid, suid] = new_re_ids([creds.uid, creds.euid, creds.suid], real, effective, creds.euid == 0)?;
-    (creds.uid, creds.euid, creds.suid) = (uid, euid, suid);
-    process.fs.lock().uid = euid;
-    Ok(())
+    update_uids(process, |current, privileged| new_re_ids(current, real, effective, privileged))
 }
 
-/// setregid: the file-system gid follows the effective gid.
+/// setregid.
 pub fn set_re_gid(process: &Process, real: u32, effective: u32) -> SysResult {
-    let mut creds = process.creds.lock();
-    let [gid, egid, sgid] = new_re_ids([creds.gid, creds.egid, creds.sgid], real, effective, creds.euid == 0)?;
-    (creds.gid, creds.egid, creds.sgid) = (gid, egid, sgid);
-    process.fs.lock().gid = egid;
-    Ok(())
+    update_gids(process, |current, privileged| new_re_ids(current, real, effective, privileged))
 }
 
-/// setresuid: the file-system uid follows the effective uid.
+/// setresuid.
 pub fn set_res_uid(process: &Process, requested: [u32; 3]) -> SysResult {
-    let mut creds = process.creds.lock();
-    let [uid, euid, suid] = new_ids([creds.uid, creds.euid, creds.suid], requested, creds.euid == 0)?;
-    (creds.uid, creds.euid, creds.suid) = (uid, euid, suid);
-    process.fs.lock().uid = euid;
-    Ok(())
+    update_uids(process, |current, privileged| new_ids(current, requested, privileged))
 }
 
-/// setresgid: the file-system gid follows the effective gid.
+/// setresgid.
 pub fn set_res_gid(process: &Process, requested: [u32; 3]) -> SysResult {
-    let mut creds = process.creds.lock();
-    let [gid, egid, sgid] = new_ids([creds.gid, creds.egid, creds.sgid], requested, creds.euid == 0)?;
-    (creds.gid, creds.egid, creds.sgid) = (gid, egid, sgid);
-    process.fs.lock().gid = egid;
-    Ok(())
+    update_gids(process, |current, privileged| new_ids(current, requested, privileged))
 }
 
 /// getgroups: the supplementary groups when `size` is 0 or large enough

@@ -184,18 +184,19 @@ pub fn resolve_interpreter(
 /// frame (x0 = path, x1 = argv, x2 = envp). On success the frame starts the
 /// new program; on failure x0 gets the negated errno.
 pub fn execve(tf: &mut TrapFrame) {
-    let result = exec_frame(tf, starry_vfs::AT_FDCWD, 0, 0);
-    if let Err(err) = result {
-        tf.r[0] = (-(err as i32) as isize) as u64;
-    }
+    exec_or_fail(tf, starry_vfs::AT_FDCWD, 0, 0);
 }
 
 /// execveat(dirfd, path, argv, envp, flags), which musl's fexecve calls
 /// with `AT_EMPTY_PATH` and an empty path. Like [`execve`], it runs from
 /// the exception entry.
 pub fn execveat(tf: &mut TrapFrame) {
-    let result = exec_frame(tf, tf.r[0] as i32, 1, tf.r[4] as u32);
-    if let Err(err) = result {
+    exec_or_fail(tf, tf.r[0] as i32, 1, tf.r[4] as u32);
+}
+
+/// Runs [`exec_frame`]; on failure, `tf` returns the errno to the caller.
+fn exec_or_fail(tf: &mut TrapFrame, dirfd: i32, first: usize, flags: u32) {
+    if let Err(err) = exec_frame(tf, dirfd, first, flags) {
         tf.r[0] = (-(err as i32) as isize) as u64;
     }
 }

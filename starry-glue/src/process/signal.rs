@@ -189,8 +189,7 @@ fn sleep_until_signal_sent(deadline: Option<u64>) -> bool {
 /// rt_sigpending: the signals pending on `thread` or on its process that
 /// the thread blocks.
 pub fn pending_blocked(thread: &Thread) -> u64 {
-    let raised = pending_set(&thread.pending.lock()) | pending_set(&thread.process.shared_pending.lock());
-    raised & thread.sigmask()
+    all_pending(thread) & thread.sigmask()
 }
 
 /// Collects the signals of a pending table into a set (bit `n - 1` for
@@ -199,6 +198,11 @@ fn pending_set(pending: &[Option<SigInfo>; NSIG]) -> u64 {
     (1..=NSIG as u32)
         .filter(|&sig| pending[sig as usize - 1].is_some())
         .fold(0, |set, sig| set | bit(sig))
+}
+
+/// Collects the signals pending on `thread` or on its process.
+fn all_pending(thread: &Thread) -> u64 {
+    pending_set(&thread.pending.lock()) | pending_set(&thread.process.shared_pending.lock())
 }
 
 /// Takes the lowest signal of `allowed` that is pending on `thread`, then
@@ -253,8 +257,9 @@ pub fn siginfo(sig: u32, info: SigInfo) -> syscall_abi::Siginfo {
     }
 }
 
-/// The `siginfo_t` that waitid reports for child `pid` with real uid `uid`
-/// that ended with `status`: SIGCHLD with si_pid, si_uid and si_status.
+/// Builds the `siginfo_t` that waitid reports for child `pid` with real
+/// uid `uid` that ended with `status`: SIGCHLD with si_pid, si_uid and
+/// si_status.
 pub fn child_siginfo(pid: u32, uid: u32, status: ExitStatus) -> syscall_abi::Siginfo {
     let (code, value) = match status {
         ExitStatus::Code(code) => (CLD_EXITED, code as u32),
@@ -353,8 +358,7 @@ pub fn has_pending_signal() -> bool {
         return true;
     }
     let deliverable = bit(SIGKILL) | !thread.sigmask();
-    let pending = pending_set(&thread.pending.lock()) | pending_set(&thread.process.shared_pending.lock());
-    pending & deliverable != 0
+    all_pending(&thread) & deliverable != 0
 }
 
 /// Makes `sig` pending on `thread`, unless its action ignores it. SIGKILL

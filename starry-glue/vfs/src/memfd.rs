@@ -10,7 +10,7 @@ use crate::{
     file::OpenFile, path::Location, tmpfs::TmpFs,
 };
 
-/// The tmpfs that holds every memfd's data.
+/// The tmpfs that contains every memfd's data.
 static MEMFD_FS: Once<Arc<TmpFs>> = Once::new();
 
 /// Creates the file system of memfds with the wall clock `clock`. The first
