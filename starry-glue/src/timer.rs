@@ -66,6 +66,12 @@ pub fn init(tick_period: Duration) {
     TIMER.lock().tick_period_ns = tick_period.as_nanos() as u64;
 }
 
+/// Returns the period of the scheduler tick, the time slice of a task in
+/// user mode.
+pub fn tick_period() -> Duration {
+    Duration::from_nanos(TIMER.lock().tick_period_ns)
+}
+
 /// Handles a timer interrupt: advances the tick, drops the deadlines that
 /// passed and sets the timer for the next event. The kernel's interrupt
 /// handler calls it first and then lets axtask wake the sleepers.

@@ -25,9 +25,6 @@ const SCHED_RR: i32 = 2;
 const SCHED_BATCH: i32 = 3;
 const SCHED_IDLE: i32 = 5;
 const SCHED_DEADLINE: i32 = 6;
-/// A task's time slice: one timer tick, at which user tasks are preempted
-/// (`ticks-per-sec` is 100 in kernel/axconfig.toml).
-const TIME_SLICE_NS: i64 = 10_000_000;
 
 const SIGKILL: i32 = 9;
 const SIGSEGV: u32 = 11;
@@ -777,9 +774,11 @@ impl ProcessSyscalls for Handler {
         if !self.is_self(pid) {
             return Err(LinuxError::ESRCH);
         }
+        // A task in user mode runs until the next tick.
+        let period = crate::timer::tick_period();
         let slice = Timespec {
-            tv_sec: 0,
-            tv_nsec: TIME_SLICE_NS,
+            tv_sec: period.as_secs() as i64,
+            tv_nsec: i64::from(period.subsec_nanos()),
         };
         tp.write(self.mem(), &slice)
     }
