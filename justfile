@@ -68,6 +68,12 @@ fuzz SEED="1" COUNT="10000" *ARGS:
 qemu-aarch64 *ARGS:
     @python3 scripts/qemu_run.py "$@"
 
+# Sample the kernel while Python runs with ARGS and print where kernel time
+# goes: by syscall and by function (options --hz N and --top N first, then
+# runner options before `--`; see docs/benchmarks.md, "Kernel profile").
+profile *ARGS:
+    @python3 scripts/profile.py "$@"
+
 # Check spec/syscalls.toml, regenerate docs/syscalls.md and print handler
 # skeletons of the entries not implemented yet. `just gen --check` only
 # checks, and fails when docs/syscalls.md is out of date.

@@ -81,6 +81,9 @@ def parse_runner_options(options: list[str]) -> argparse.Namespace:
                         help="make the kernel print `starry-stats:` lines: a marker at the "
                              "first user instruction, and syscall, page-fault and memory "
                              "counters when init exits")
+    parser.add_argument("--profile", type=int, metavar="HZ",
+                        help="sample the kernel HZ times a second and print `starry-profile:` "
+                             "lines at init's exit (`just profile` names the addresses)")
     return parser.parse_args(options)
 
 
@@ -154,7 +157,8 @@ def read_guest_env() -> list[str]:
 
 
 def bootargs(python_args: list[str], log: str, init: str = PYTHON, stats: bool = False,
-             cols: int | None = None, rows: int | None = None) -> str:
+             cols: int | None = None, rows: int | None = None,
+             profile_hz: int | None = None) -> str:
     argv = [init, *python_args]
     append = (f"init={init} cwd={PYTHON_CWD} argv={hex_list(argv)} "
               f"env={hex_list(read_guest_env())} log={log}")
@@ -162,6 +166,8 @@ def bootargs(python_args: list[str], log: str, init: str = PYTHON, stats: bool =
         append += f" cols={cols}"
     if rows is not None:
         append += f" rows={rows}"
+    if profile_hz is not None:
+        append += f" profile={profile_hz}"
     return append + " stats=on" if stats else append
 
 
@@ -241,7 +247,7 @@ def main() -> int:
     if not opts.init.startswith("/"):
         fail(f"--init {opts.init}: expected an absolute path", 2)
     cols, rows = window_size(opts)
-    append = bootargs(python_args, opts.log, opts.init, opts.stats, cols, rows)
+    append = bootargs(python_args, opts.log, opts.init, opts.stats, cols, rows, opts.profile)
     timeout = choose_timeout(opts)
 
     if opts.disk:

@@ -65,12 +65,13 @@ def _normalise(raw: bytes) -> str:
 
 def run_kernel(*args: str, disk: Path, timeout: int = BOOT_TIMEOUT,
                stdin: bytes = b"", log: str | None = "warn",
-               init: str | None = None) -> Run:
+               init: str | None = None, runner_options: list[str] = ()) -> Run:
     """Boot the kernel on `disk` with Python's arguments `args`.
 
     The kernel logs at `log`; the default, warn, keeps the boot lines out of
     Python's output, and None leaves the runner's own default. `init` names
     another program than python3.11 to start, with `args` as its arguments.
+    `runner_options` go to scripts/qemu_run.py.
     """
     cmd = [sys.executable, str(RUNNER), "--kernel", str(CHECKED_KERNEL),
            "--disk", str(disk), "--timeout", str(timeout)]
@@ -78,6 +79,7 @@ def run_kernel(*args: str, disk: Path, timeout: int = BOOT_TIMEOUT,
         cmd += ["--log", log]
     if init is not None:
         cmd += ["--init", init]
+    cmd += runner_options
     proc = subprocess.run(cmd + ["--", *args], input=stdin,
                           capture_output=True, timeout=timeout + 60)
     run = Run(proc.returncode, _normalise(proc.stdout), _normalise(proc.stderr))

@@ -52,6 +52,7 @@ fn on_init_exit(status: ExitStatus) -> ! {
     debug!("init exited: {status:?}");
     crate::trace::finish();
     crate::stats::report_exit(status.shell_status());
+    crate::profile::report();
     if let Some(mounts) = MOUNTS.get() {
         if let Err(err) = mounts.sync_all() {
             error!("syncing the file systems failed: {err:?}");

@@ -27,6 +27,8 @@ mod logger;
 #[cfg(target_os = "none")]
 mod power;
 #[cfg(target_os = "none")]
+mod profile;
+#[cfg(target_os = "none")]
 mod runtime;
 #[cfg(target_os = "none")]
 mod semihosting;
@@ -45,6 +47,7 @@ fn main() {}
 fn kernel_main(devices: axdriver::AllDevices) -> ! {
     let cmdline = bootinfo::bootargs();
     stats::init(cmdline);
+    profile::init(cmdline);
     let args = match bootargs::parse(cmdline) {
         Ok(args) => args,
         Err(err) => power::boot_failure(&alloc::format!("{err}")),

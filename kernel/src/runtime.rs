@@ -50,6 +50,9 @@ fn init_interrupts() {
     starry_glue::timer::init(core::time::Duration::from_nanos(tick_period));
     axhal::irq::register(axhal::time::irq_num(), || {
         let interrupt = starry_glue::timer::on_interrupt();
+        if interrupt.sample {
+            crate::profile::sample();
+        }
         axtask::on_timer_tick();
         starry_glue::process::itimer::on_timer_tick(axhal::time::monotonic_time_nanos());
         if interrupt.tick || interrupt.deadline_passed {

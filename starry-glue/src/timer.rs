@@ -8,6 +8,9 @@
 //! the order in which its 5 ms waits end (see `tests/test_preemption.py`).
 //! Here a wait that ends a timeout registers its deadline, and the timer is
 //! set for the earliest deadline or the next tick, whichever comes first.
+//!
+//! The kernel's sampling profiler (boot argument `profile=HZ`) adds a third
+//! event: a sample every 1/HZ seconds, which does not end the time slice.
 
 use alloc::collections::BTreeSet;
 use core::time::Duration;
@@ -30,16 +33,38 @@ struct Timer {
     /// The registered deadlines, each with a unique id, earliest first.
     deadlines: BTreeSet<(u64, u64)>,
     next_id: u64,
+    /// The sampling period of the profiler in nanoseconds; 0 when it is off.
+    sample_period_ns: u64,
+    /// The time of the next profiler sample, when the profiler is on.
+    next_sample_ns: u64,
 }
 
 impl Timer {
-    /// Sets the hardware timer for the next tick or the earliest deadline.
+    /// Returns the time of the next event: the earliest of the next tick, the
+    /// earliest deadline and the next profiler sample.
+    fn next_event(&self) -> u64 {
+        let mut next = self.next_tick_ns;
+        if let Some(&(deadline, _)) = self.deadlines.first() {
+            next = next.min(deadline);
+        }
+        if self.sample_period_ns != 0 {
+            next = next.min(self.next_sample_ns);
+        }
+        next
+    }
+
+    /// Sets the hardware timer for the next event.
     fn program(&self) {
-        let next = match self.deadlines.first() {
-            Some(&(deadline, _)) => deadline.min(self.next_tick_ns),
-            None => self.next_tick_ns,
-        };
-        set_oneshot_timer(next);
+        set_oneshot_timer(self.next_event());
+    }
+}
+
+/// Advances `next` by `period` on a fixed grid, or to one period after `now`
+/// when interrupts were missed.
+fn advance(next: &mut u64, period: u64, now: u64) {
+    *next += period;
+    if *next <= now {
+        *next = now + period;
     }
 }
 
@@ -48,6 +73,8 @@ static TIMER: SpinNoIrq<Timer> = SpinNoIrq::new(Timer {
     next_tick_ns: 0,
     deadlines: BTreeSet::new(),
     next_id: 0,
+    sample_period_ns: 0,
+    next_sample_ns: 0,
 });
 
 /// The events that one timer interrupt handled.
@@ -58,12 +85,22 @@ pub struct Interrupt {
     /// At least one registered deadline passed, so a task that waits for a
     /// timeout is woken.
     pub deadline_passed: bool,
+    /// A profiler sample is due.
+    pub sample: bool,
 }
 
 /// Sets the tick period. The kernel calls it once, before it enables
 /// interrupts.
 pub fn init(tick_period: Duration) {
     TIMER.lock().tick_period_ns = tick_period.as_nanos() as u64;
+}
+
+/// Starts timer interrupts every `period` for the sampling profiler.
+pub fn set_sample_period(period: Duration) {
+    let mut timer = TIMER.lock();
+    timer.sample_period_ns = period.as_nanos() as u64;
+    timer.next_sample_ns = monotonic_time_nanos() + timer.sample_period_ns;
+    timer.program();
 }
 
 /// Returns the period of the scheduler tick, the time slice of a task in
@@ -78,14 +115,14 @@ pub fn tick_period() -> Duration {
 pub fn on_interrupt() -> Interrupt {
     let now = monotonic_time_nanos();
     let mut timer = TIMER.lock();
+    let timer = &mut *timer;
     let tick = now >= timer.next_tick_ns;
     if tick {
-        // Keep the ticks on a fixed grid, unless an interrupt was missed.
-        let period = timer.tick_period_ns;
-        timer.next_tick_ns += period;
-        if timer.next_tick_ns <= now {
-            timer.next_tick_ns = now + period;
-        }
+        advance(&mut timer.next_tick_ns, timer.tick_period_ns, now);
+    }
+    let sample = timer.sample_period_ns != 0 && now >= timer.next_sample_ns;
+    if sample {
+        advance(&mut timer.next_sample_ns, timer.sample_period_ns, now);
     }
     let mut deadline_passed = false;
     while let Some(&first) = timer.deadlines.first() {
@@ -96,7 +133,7 @@ pub fn on_interrupt() -> Interrupt {
         deadline_passed = true;
     }
     timer.program();
-    Interrupt { tick, deadline_passed }
+    Interrupt { tick, deadline_passed, sample }
 }
 
 /// A registered deadline; dropping it unregisters it.
@@ -111,7 +148,7 @@ impl Registration {
         let id = timer.next_id;
         timer.next_id += 1;
         timer.deadlines.insert((deadline, id));
-        if timer.deadlines.first() == Some(&(deadline, id)) && deadline < timer.next_tick_ns {
+        if timer.next_event() == deadline {
             set_oneshot_timer(deadline);
         }
         Registration(deadline, id)

@@ -1,0 +1,67 @@
+"""The kernel's sampling profiler (`profile=HZ`, `just profile`)."""
+
+import re
+import subprocess
+import sys
+
+from conftest import CHECKED_KERNEL, ROOT, run_kernel
+
+PROFILE = ROOT / "scripts" / "profile.py"
+
+# Stat calls on one path, then a loop without syscalls (time.monotonic
+# would be one: the kernel has no vDSO).
+STAT_LOOP = """
+import os
+for _ in range(8000):
+    os.stat('/opt/python3.11/lib/python3.11/os.py')
+n = 0
+for i in range(1_000_000):
+    n += i
+print('done')
+"""
+
+
+def table(output: str, title: str) -> list[tuple[int, str]]:
+    """The (samples, name) rows of one of the report's tables."""
+    lines = output.splitlines()
+    start = lines.index(title) + 2
+    rows = []
+    for line in lines[start:]:
+        match = re.match(r"\s*(\d+)\s+[\d.]+\s+[\d.]+\s+(.+)$", line)
+        if not match:
+            break
+        rows.append((int(match.group(1)), match.group(2)))
+    return rows
+
+
+def test_profile_names_the_syscall_that_takes_kernel_time(disk):
+    proc = subprocess.run(
+        [sys.executable, str(PROFILE), "--hz", "2000",
+         "--kernel", str(CHECKED_KERNEL), "--disk", str(disk), "--log", "warn",
+         "--", "-c", STAT_LOOP],
+        capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    out = proc.stdout
+    assert "done" in out
+    summary = re.search(r"kernel profile: (\d+) samples at 2000 Hz \(([\d.]+) s\)\n"
+                        r"  user mode\s+([\d.]+)%\s+kernel\s+([\d.]+)%", out)
+    assert summary, out[-3000:]
+    samples, seconds, user, kernel = summary.groups()
+    # The run takes seconds under QEMU; the boot is not sampled.
+    assert 1000 <= int(samples) <= 120_000
+    assert float(user) > 20
+    assert float(kernel) > 5
+    by_syscall = table(out, "kernel time by syscall")
+    assert by_syscall[0][1] == "syscall newfstatat", by_syscall
+    # The stacks resolve to functions of the stat path.
+    total = [name for _, name in table(out, "kernel functions, all samples (anywhere in the stack)")]
+    assert any("stat_at" in name for name in total), total
+
+
+def test_profile_rejects_a_bad_rate(disk):
+    run = run_kernel("-c", "print('ran')", disk=disk, log="warn",
+                     runner_options=["--profile", "0"])
+    assert run.status == 0
+    assert "ran" in run.stdout
+    assert "profile=0: expected samples per second from 1 to 100000; profiler off" in run.stdout
+    assert "starry-profile:" not in run.stdout
