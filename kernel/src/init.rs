@@ -1,7 +1,7 @@
 //! Starting init: mount the root file system, load the program, create the
 //! first process and enter user mode. Also what happens when init ends.
 
-use alloc::{boxed::Box, format, string::String, sync::Arc};
+use alloc::{format, string::String, sync::Arc};
 
 use axhal::uspace::UspaceContext;
 use axtask::TaskInner;
@@ -33,7 +33,7 @@ fn mount_root(devices: &mut axdriver::AllDevices) -> Arc<MountTable> {
     // block stay off the disk, and a read of missing blocks reads ahead.
     let disk = starry_vfs::BlockCache::new(VirtioDisk::new(device), starry_vfs::block_cache::DEFAULT_CAPACITY_BLOCKS)
         .with_readahead(starry_vfs::block_cache::DEFAULT_READAHEAD_BLOCKS);
-    let root = match Ext4Fs::mount(Box::new(disk), wall_clock, Some(fill_random)) {
+    let root = match Ext4Fs::mount_cached(disk, wall_clock, Some(fill_random)) {
         Ok(root) => root,
         Err(err) => power::boot_failure(&format!("mounting the ext4 root file system failed: {err:?}")),
     };

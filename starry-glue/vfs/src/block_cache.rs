@@ -29,9 +29,11 @@
 //! through. So what reaches the disk, and when, is the same as without the
 //! cache.
 //!
-//! The cache has no lock of its own. [`BlockDevice`] methods take `&mut self`,
-//! and [`crate::Ext4Fs`] calls them with its mount lock held, as it did before
-//! the cache.
+//! [`BlockDevice`] methods take `&mut self`, and [`crate::Ext4Fs`] calls them
+//! with its mount lock held. [`crate::Ext4Fs::mount`] gives the cache to
+//! rsext4 as it is. [`crate::Ext4Fs::mount_cached`] puts it behind a lock
+//! that rsext4's device handle and the direct read path of ext4 files share,
+//! and takes that lock only with the mount lock held.
 
 use alloc::{boxed::Box, sync::Arc, vec, vec::Vec};
 use core::{
@@ -41,7 +43,8 @@ use core::{
 };
 
 use lru::LruCache;
-use rsext4::{DeviceCapabilities, DeviceGeometry, Ext4Result, SectorId, WriteFlags};
+use rsext4::{DeviceCapabilities, DeviceGeometry, Ext4Error, Ext4Result, SectorId, WriteFlags};
+use spin::Mutex;
 
 use crate::BlockDevice;
 
@@ -332,6 +335,114 @@ impl<D: BlockDevice> BlockCache<D> {
     fn request_len(&self, count: u32) -> usize {
         count as usize * self.sector_size
     }
+
+    /// Copies `buffer.len()` bytes from device byte `offset` into `buffer`.
+    /// Missing blocks are read as by [`BlockDevice::read`], with readahead.
+    /// Unlike that call, the range need not be sector-aligned, so the direct
+    /// read path of ext4 files copies each part of a file once, from the
+    /// cached block to its buffer.
+    pub fn read_bytes(&mut self, offset: u64, buffer: &mut [u8]) -> Ext4Result<()> {
+        if buffer.is_empty() {
+            return Ok(());
+        }
+        let end = offset
+            .checked_add(buffer.len() as u64)
+            .ok_or_else(Ext4Error::overflow)?;
+        let covered_end = end.div_ceil(CACHE_BLOCK_SIZE as u64);
+        if self.blocks.is_none() || covered_end > self.device_blocks {
+            return self.read_bytes_uncached(offset, buffer);
+        }
+
+        let mut position = offset;
+        while position < end {
+            let block = position / CACHE_BLOCK_SIZE as u64;
+            let block_start = block * CACHE_BLOCK_SIZE as u64;
+            let part_end = end.min(block_start + CACHE_BLOCK_SIZE as u64);
+            let in_block = (position - block_start) as usize..(part_end - block_start) as usize;
+            let in_buffer = (position - offset) as usize..(part_end - offset) as usize;
+            if let Some(cached) = self.blocks.as_mut().and_then(|blocks| blocks.get(&block)) {
+                buffer[in_buffer].copy_from_slice(&cached[in_block]);
+                BlockCacheStats::add(&self.stats.hits, 1);
+                position = part_end;
+                continue;
+            }
+            let mut run_end = self.missing_run_end(block + 1, covered_end);
+            if run_end == covered_end {
+                let limit = block.saturating_add(self.readahead).min(self.device_blocks);
+                run_end = self.missing_run_end(run_end, limit);
+            }
+            self.read_missing_bytes(block..run_end, offset, buffer)?;
+            position = end.min(run_end * CACHE_BLOCK_SIZE as u64);
+        }
+        Ok(())
+    }
+
+    /// Reads blocks `run` from the device, copies their part of the byte
+    /// range `offset..offset + buffer.len()` into `buffer` and caches them.
+    fn read_missing_bytes(&mut self, run: Range<u64>, offset: u64, buffer: &mut [u8]) -> Ext4Result<()> {
+        let run_sector = SectorId::new(run.start * self.sectors_per_block);
+        let run_count = ((run.end - run.start) * self.sectors_per_block) as u32;
+        let run_start = run.start * CACHE_BLOCK_SIZE as u64;
+        let run_len = (run.end - run.start) as usize * CACHE_BLOCK_SIZE;
+        let end = offset + buffer.len() as u64;
+        let request_end_block = end.div_ceil(CACHE_BLOCK_SIZE as u64);
+
+        // Reads straight into the caller's buffer when the run lies inside
+        // the range, as it does for block-aligned parts of a file.
+        if run_start >= offset && run_start + run_len as u64 <= end {
+            let start = (run_start - offset) as usize;
+            let data = &mut buffer[start..start + run_len];
+            self.device.read(data, run_sector, run_count)?;
+            for (block, block_data) in run.clone().zip(data.chunks_exact(CACHE_BLOCK_SIZE)) {
+                self.insert(block, block_data);
+            }
+        } else {
+            let mut staging = core::mem::take(&mut self.staging);
+            if staging.len() < run_len {
+                staging.resize(run_len, 0);
+            }
+            let result = self
+                .device
+                .read(&mut staging[..run_len], run_sector, run_count);
+            if result.is_ok() {
+                let copy_start = offset.max(run_start);
+                let copy_end = end.min(run_start + run_len as u64);
+                let in_staging = (copy_start - run_start) as usize..(copy_end - run_start) as usize;
+                let in_buffer = (copy_start - offset) as usize..(copy_end - offset) as usize;
+                buffer[in_buffer].copy_from_slice(&staging[in_staging]);
+                for (block, block_data) in run.clone().zip(staging.chunks_exact(CACHE_BLOCK_SIZE)) {
+                    self.insert(block, block_data);
+                }
+            }
+            if staging.len() <= self.readahead as usize * CACHE_BLOCK_SIZE {
+                self.staging = staging;
+            }
+            result?;
+        }
+        let ahead = run.end.saturating_sub(request_end_block.max(run.start));
+        BlockCacheStats::add(&self.stats.misses, run.end - run.start - ahead);
+        BlockCacheStats::add(&self.stats.readahead, ahead);
+        Ok(())
+    }
+
+    /// Serves [`Self::read_bytes`] when the cache is off or the range
+    /// reaches past the last whole cached block, with the sectors that
+    /// cover the range read into a buffer of their own.
+    fn read_bytes_uncached(&mut self, offset: u64, buffer: &mut [u8]) -> Ext4Result<()> {
+        BlockCacheStats::add(&self.stats.uncached_reads, 1);
+        let sector_size = self.sector_size as u64;
+        if sector_size == 0 {
+            return Err(Ext4Error::io());
+        }
+        let end = offset + buffer.len() as u64;
+        let first = offset / sector_size;
+        let count = u32::try_from(end.div_ceil(sector_size) - first).map_err(|_| Ext4Error::overflow())?;
+        let mut sectors = vec![0; count as usize * self.sector_size];
+        self.device.read(&mut sectors, SectorId::new(first), count)?;
+        let skip = (offset - first * sector_size) as usize;
+        buffer.copy_from_slice(&sectors[skip..skip + buffer.len()]);
+        Ok(())
+    }
 }
 
 impl<D: BlockDevice> BlockDevice for BlockCache<D> {
@@ -427,5 +538,63 @@ impl<D: BlockDevice> BlockDevice for BlockCache<D> {
         // copies are dropped whether or not the discard succeeds.
         self.invalidate(start, count);
         self.device.discard(start, count)
+    }
+}
+
+/// Byte-range reads of a [`BlockCache`] that rsext4 also uses as its device,
+/// for the direct read path of ext4 files ([`crate::Ext4Fs::mount_cached`]).
+pub(crate) trait ByteSource: Send + Sync {
+    /// Copies `buffer.len()` bytes from device byte `offset` into `buffer`.
+    fn read_bytes(&self, offset: u64, buffer: &mut [u8]) -> Ext4Result<()>;
+}
+
+impl<D: BlockDevice + Send> ByteSource for Mutex<BlockCache<D>> {
+    fn read_bytes(&self, offset: u64, buffer: &mut [u8]) -> Ext4Result<()> {
+        self.lock().read_bytes(offset, buffer)
+    }
+}
+
+/// A handle to a [`BlockCache`] shared with the direct read path, given to
+/// rsext4 as its device. [`crate::Ext4Fs`] calls both with its mount lock
+/// held, so the cache's own lock is never contended.
+pub(crate) struct SharedBlockCache<D>(pub(crate) Arc<Mutex<BlockCache<D>>>);
+
+impl<D: BlockDevice> BlockDevice for SharedBlockCache<D> {
+    fn write(&mut self, buffer: &[u8], sector: SectorId, count: u32) -> Ext4Result<()> {
+        self.0.lock().write(buffer, sector, count)
+    }
+
+    fn read(&mut self, buffer: &mut [u8], sector: SectorId, count: u32) -> Ext4Result<()> {
+        self.0.lock().read(buffer, sector, count)
+    }
+
+    fn write_with_flags(
+        &mut self,
+        buffer: &[u8],
+        sector: SectorId,
+        count: u32,
+        flags: WriteFlags,
+    ) -> Ext4Result<()> {
+        self.0.lock().write_with_flags(buffer, sector, count, flags)
+    }
+
+    fn geometry(&self) -> DeviceGeometry {
+        self.0.lock().geometry()
+    }
+
+    fn capabilities(&self) -> DeviceCapabilities {
+        self.0.lock().capabilities()
+    }
+
+    fn flush(&mut self) -> Ext4Result<()> {
+        self.0.lock().flush()
+    }
+
+    fn barrier(&mut self) -> Ext4Result<()> {
+        self.0.lock().barrier()
+    }
+
+    fn discard(&mut self, start: SectorId, count: u32) -> Ext4Result<()> {
+        self.0.lock().discard(start, count)
     }
 }

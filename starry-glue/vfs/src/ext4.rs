@@ -24,7 +24,8 @@ use core::{
 
 use rsext4::{
     DeviceCapabilities, DeviceGeometry, DirectoryCursor, DirectoryEntryType,
-    Ext4, Ext4Error, Ext4ErrorKind, Ext4Result, Ext4Timestamp, FileName, FilePermissions,
+    Ext4, Ext4Error, Ext4ErrorKind, Ext4Result, Ext4Timestamp, FileExtentTarget, FileName,
+    FilePermissions,
     InodeInfo, InodeMetadataUpdate, InodeNumber, MountOptions, MountServices, MountedServices,
     MutationContext, NoopObserver, RenameOptions, SectorId, SpecialInodeKind, WriteFlags,
 };
@@ -35,7 +36,9 @@ use crate::{
     RenameFlags, SetAttr,
     Stat, StatFs, TimeSpec, VfsResult, WallClock,
     attr_cache::{ATTR_CACHE_CAPACITY, AttrCache},
+    block_cache::{BlockCache, ByteSource, SharedBlockCache},
     dcache::{DENTRY_CACHE_CAPACITY, Dentry, DentryCache},
+    file_map::{FileMap, ReadCache},
     node::{FileSystem, NodeId, NodeRef, VfsNode},
     tmpfs::alloc_anonymous_dev,
 };
@@ -228,6 +231,13 @@ struct Ext4Inner {
     /// fills entries with the lock held. The entry of a freed inode stays
     /// until `create` or `symlink` reuses its number and drops it.
     attrs: AttrCache,
+    /// Extent maps of regular files for the direct read path, kept exact as
+    /// `attrs` is. Locked only with the mount lock held.
+    reads: Mutex<ReadCache>,
+    /// The block cache under rsext4, for the direct read path, or `None`
+    /// when the mount reads every file through rsext4.
+    data: Option<Arc<dyn ByteSource>>,
+    clock: WallClock,
     unmounted: AtomicBool,
 }
 
@@ -242,6 +252,29 @@ impl Ext4Fs {
     /// multi-mount protection, which fail without it where they need it.
     pub fn mount(
         device: Box<dyn BlockDevice + Send>,
+        clock: WallClock,
+        entropy: Option<EntropySource>,
+    ) -> VfsResult<Arc<Self>> {
+        Self::mount_device(device, None, clock, entropy)
+    }
+
+    /// Mounts the ext4 file system on the device of `cache`, as
+    /// [`Self::mount`] does, and reads regular files with an extent tree
+    /// straight from `cache` instead of through rsext4 (see
+    /// [`crate::file_map`]).
+    pub fn mount_cached<D: BlockDevice + Send + 'static>(
+        cache: BlockCache<D>,
+        clock: WallClock,
+        entropy: Option<EntropySource>,
+    ) -> VfsResult<Arc<Self>> {
+        let shared = Arc::new(Mutex::new(cache));
+        let device = Box::new(SharedBlockCache(shared.clone()));
+        Self::mount_device(device, Some(shared), clock, entropy)
+    }
+
+    fn mount_device(
+        device: Box<dyn BlockDevice + Send>,
+        data: Option<Arc<dyn ByteSource>>,
         clock: WallClock,
         entropy: Option<EntropySource>,
     ) -> VfsResult<Arc<Self>> {
@@ -273,6 +306,9 @@ impl Ext4Fs {
                 dir_positions: Mutex::new(BTreeMap::new()),
                 dentries: DentryCache::new(DENTRY_CACHE_CAPACITY),
                 attrs: AttrCache::new(ATTR_CACHE_CAPACITY),
+                reads: Mutex::new(ReadCache::default()),
+                data,
+                clock,
                 unmounted: AtomicBool::new(false),
             }),
         }))
@@ -314,7 +350,7 @@ impl FileSystem for Ext4Fs {
         if self.inner.unmounted.load(Ordering::Acquire) {
             return Ok(());
         }
-        self.inner.mount.lock().sync().map_err(ext4_errno)
+        self.inner.sync(&mut self.inner.mount.lock())
     }
 
     fn unmount(&self) -> VfsResult<()> {
@@ -343,6 +379,22 @@ impl FileSystem for Ext4Fs {
 }
 
 impl Ext4Inner {
+    /// Drops the cached attributes and extent map of `ino`, after a change
+    /// of the inode or when the change may have failed part way. The caller
+    /// holds the mount lock.
+    fn inode_changed(&self, ino: InodeNumber) {
+        self.attrs.invalidate(ino.raw());
+        self.reads.lock().forget(ino.raw());
+    }
+
+    /// Syncs the file system. After a successful sync, rsext4 holds no
+    /// written data that the block cache lacks.
+    fn sync(&self, mount: &mut MountedExt4) -> VfsResult<()> {
+        mount.sync().map_err(ext4_errno)?;
+        self.reads.lock().synced();
+        Ok(())
+    }
+
     /// Caches the child `info` under `name` in directory `parent`. The
     /// caller holds the mount lock.
     fn cache_positive(&self, parent: InodeNumber, name: &str, info: &InodeInfo) {
@@ -579,6 +631,72 @@ impl Ext4Node {
         }
     }
 
+    /// Reads through the extent map of this file (see [`crate::file_map`]).
+    /// Returns `None` when the file is to be read through rsext4: it has no
+    /// map, was written since the last sync, or its map failed to load, in
+    /// which case rsext4's read reports the error.
+    fn read_direct(
+        &self,
+        mount: &mut MountedExt4,
+        data: &dyn ByteSource,
+        offset: u64,
+        buf: &mut [u8],
+    ) -> VfsResult<Option<usize>> {
+        let raw = self.ino.raw();
+        let mut reads = self.fs.reads.lock();
+        if reads.is_written(raw) {
+            return Ok(None);
+        }
+        if reads.get_mut(raw).is_none() {
+            let Ok(map) = Self::load_file_map(mount, self.ino) else {
+                return Ok(None);
+            };
+            reads.insert(raw, map);
+        }
+        let Some(Some(map)) = reads.get_mut(raw) else {
+            return Ok(None);
+        };
+        let count = map.read(data, offset, buf).map_err(ext4_errno)?;
+        if count == 0 || !map.needs_atime_update((self.fs.clock)().sec) {
+            return Ok(Some(count));
+        }
+
+        // rsext4 0.9.2 has no public call that sets only the access time
+        // (`update_inode_metadata` sets the change time too), but its read
+        // sets it, so a read of one byte does.
+        let mut byte = [0; 1];
+        let touched = mount
+            .read_inode(self.ino, 0, &mut byte)
+            .and_then(|_| mount.inode(self.ino));
+        self.fs.attrs.invalidate(raw);
+        match touched {
+            Ok(info) => map.set_times(&info),
+            Err(error) => {
+                // Linux's `touch_atime` (fs/inode.c) ignores a failed
+                // access-time update, and so does this read.
+                log::debug!("ext4: access time update of inode {raw} failed: {error}");
+                reads.forget(raw);
+            }
+        }
+        Ok(Some(count))
+    }
+
+    /// Loads the extent map of regular file `ino`, or `None` when the file
+    /// is to be read through rsext4.
+    fn load_file_map(mount: &mut MountedExt4, ino: InodeNumber) -> Ext4Result<Option<FileMap>> {
+        let info = mount.inode(ino)?;
+        let extents = if info.size == 0 {
+            rsext4::FileExtentMap {
+                extents: Vec::new(),
+                mapped_extents: 0,
+                complete: true,
+            }
+        } else {
+            mount.inode_extents(ino, 0, info.size, FileExtentTarget::Data, usize::MAX)?
+        };
+        Ok(FileMap::new(&info, extents))
+    }
+
     fn ensure_empty_directory(mount: &mut MountedExt4, directory: InodeNumber) -> VfsResult<()> {
         let entries = mount
             .read_directory(directory, DirectoryCursor::Start, 3)
@@ -604,7 +722,11 @@ impl Drop for Ext4Node {
                 false
             }
         };
-        if !last || !self.fs.orphans.lock().contains(&raw) {
+        if !last {
+            return;
+        }
+        self.fs.reads.lock().forget(raw);
+        if !self.fs.orphans.lock().contains(&raw) {
             return;
         }
         // A node dropped while its mount is locked must not wait for that
@@ -667,7 +789,7 @@ impl VfsNode for Ext4Node {
             ..InodeMetadataUpdate::default()
         };
         let updated = mount.update_inode_metadata(self.ino, update);
-        self.fs.attrs.invalidate(self.ino.raw());
+        self.fs.inode_changed(self.ino);
         updated.map_err(ext4_errno)?;
         Ok(())
     }
@@ -676,8 +798,15 @@ impl VfsNode for Ext4Node {
             return Err(self.not_a_file_error());
         }
         let mut mount = self.lock();
+        if let Some(data) = &self.fs.data
+            && let Some(count) = self.read_direct(&mut mount, data.as_ref(), offset, buf)?
+        {
+            return Ok(count);
+        }
         let read = mount.read_inode(self.ino, offset, buf);
         // rsext4 sets the access time on every read that returns data.
+        // NOTE: so files read here (see `read_direct`) do not follow
+        // `relatime`.
         if !matches!(read, Ok(0)) {
             self.fs.attrs.invalidate(self.ino.raw());
         }
@@ -698,6 +827,7 @@ impl VfsNode for Ext4Node {
         let mut mount = self.lock();
         let written = mount.write_inode(self.ino, offset, buf);
         self.fs.attrs.invalidate(self.ino.raw());
+        self.fs.reads.lock().mark_written(self.ino.raw());
         written.map_err(ext4_errno)?;
         Ok(buf.len())
     }
@@ -709,13 +839,14 @@ impl VfsNode for Ext4Node {
         let mut mount = self.lock();
         let truncated = mount.truncate_inode(self.ino, size);
         self.fs.attrs.invalidate(self.ino.raw());
+        self.fs.reads.lock().mark_written(self.ino.raw());
         truncated.map_err(ext4_errno)
     }
 
     fn sync(&self) -> VfsResult<()> {
         // NOTE: rsext4 0.9.2 has no per-inode flush, so fsync syncs the
         // whole file system.
-        self.lock().sync().map_err(ext4_errno)
+        self.fs.sync(&mut self.lock())
     }
 
     fn lookup(&self, name: &str) -> VfsResult<NodeRef> {
@@ -783,9 +914,9 @@ impl VfsNode for Ext4Node {
                 NodeType::CharDevice | NodeType::BlockDevice => return Err(LinuxError::EPERM),
                 NodeType::Symlink => return Err(LinuxError::EINVAL),
             };
-            self.fs.attrs.invalidate(self.ino.raw());
+            self.fs.inode_changed(self.ino);
             let info = self.fs.checked_change(self.ino, raw_name, created)?;
-            self.fs.attrs.invalidate(info.number.raw());
+            self.fs.inode_changed(info.number);
             if info.is_directory() {
                 self.fs.dentries.invalidate_directory(info.number.raw());
             }
@@ -808,9 +939,9 @@ impl VfsNode for Ext4Node {
             }
             let created =
                 mount.create_symlink(Self::context(&attr), self.ino, name, target.as_bytes());
-            self.fs.attrs.invalidate(self.ino.raw());
+            self.fs.inode_changed(self.ino);
             let info = self.fs.checked_change(self.ino, raw_name, created)?;
-            self.fs.attrs.invalidate(info.number.raw());
+            self.fs.inode_changed(info.number);
             self.fs.cache_positive(self.ino, raw_name, &info);
             Ext4Node::from_info(&self.fs, &info)
         };
@@ -833,8 +964,8 @@ impl VfsNode for Ext4Node {
                 return Err(LinuxError::EEXIST);
             }
             let linked = mount.hard_link(target.ino, self.ino, name);
-            self.fs.attrs.invalidate(self.ino.raw());
-            self.fs.attrs.invalidate(target.ino.raw());
+            self.fs.inode_changed(self.ino);
+            self.fs.inode_changed(target.ino);
             self.fs.checked_change(self.ino, raw_name, linked)?;
             let dentry = Dentry::Positive {
                 ino: target.ino.raw(),
@@ -867,8 +998,8 @@ impl VfsNode for Ext4Node {
                 }
                 (false, false) => mount.unlink(self.ino, name),
             };
-            self.fs.attrs.invalidate(self.ino.raw());
-            self.fs.attrs.invalidate(child.number.raw());
+            self.fs.inode_changed(self.ino);
+            self.fs.inode_changed(child.number);
             let outcome = self.fs.checked_change(self.ino, raw_name, outcome)?;
             self.fs
                 .dentries
@@ -931,12 +1062,11 @@ impl VfsNode for Ext4Node {
                 self.fs.dentries.invalidate_directory(target.number.raw());
             }
             let renamed = mount.rename(self.ino, old, new_dir.ino, new, options);
-            let attrs = &self.fs.attrs;
-            attrs.invalidate(self.ino.raw());
-            attrs.invalidate(new_dir.ino.raw());
-            attrs.invalidate(source.number.raw());
+            self.fs.inode_changed(self.ino);
+            self.fs.inode_changed(new_dir.ino);
+            self.fs.inode_changed(source.number);
             if let Some(target) = &target {
-                attrs.invalidate(target.number.raw());
+                self.fs.inode_changed(target.number);
             }
             if renamed.is_err() {
                 self.fs.dentries.invalidate(new_dir.ino.raw(), new_name);

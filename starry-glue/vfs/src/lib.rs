@@ -26,6 +26,7 @@ pub mod devfs;
 pub mod ext4;
 pub mod fd;
 pub mod file;
+pub mod file_map;
 pub mod memfd;
 pub mod node;
 pub mod path;

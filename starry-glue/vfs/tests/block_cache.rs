@@ -508,6 +508,99 @@ fn check_mixed_requests(readahead: u64) {
 }
 
 #[test]
+fn read_bytes_reads_ahead_once() {
+    let (device, state) = MemoryDevice::new(64 * 8);
+    let mut cache = BlockCache::new(device, 16).with_readahead(8);
+
+    // 100 bytes inside block 2: one request of 8 blocks from block 2.
+    let mut buffer = vec![0; 100];
+    cache.read_bytes(2 * BLOCK as u64 + 50, &mut buffer).unwrap();
+    assert_eq!(buffer, device_bytes(&state, 2 * BLOCK + 50, 100));
+    assert_eq!(state.lock().unwrap().reads, vec![(2 * 8, 64)]);
+
+    // The blocks read ahead serve a read across blocks 3 to 9.
+    let mut buffer = vec![0; 6 * BLOCK + 10];
+    cache.read_bytes(3 * BLOCK as u64 + 7, &mut buffer).unwrap();
+    assert_eq!(buffer, device_bytes(&state, 3 * BLOCK + 7, 6 * BLOCK + 10));
+    assert_eq!(read_count(&state), 1);
+}
+
+#[test]
+fn read_bytes_longer_than_capacity() {
+    let (device, state) = MemoryDevice::new(64 * 8);
+    let mut cache = BlockCache::new(device, 4).with_readahead(2);
+
+    // 10 blocks through a cache of 4, from the middle of block 1.
+    let mut buffer = vec![0; 10 * BLOCK];
+    cache.read_bytes(BLOCK as u64 + 300, &mut buffer).unwrap();
+    assert_eq!(buffer, device_bytes(&state, BLOCK + 300, 10 * BLOCK));
+    assert_eq!(cache.cached_blocks(), 4);
+}
+
+#[test]
+fn read_bytes_past_last_whole_block() {
+    // 3 sectors after the last whole block are read uncached.
+    let (device, state) = MemoryDevice::new(8 * 8 + 3);
+    let mut cache = BlockCache::new(device, 16).with_readahead(4);
+    let stats = cache.stats();
+
+    let mut buffer = vec![0; 1000];
+    cache.read_bytes(8 * BLOCK as u64 - 200, &mut buffer).unwrap();
+    assert_eq!(buffer, device_bytes(&state, 8 * BLOCK - 200, 1000));
+    assert_eq!(stats.uncached_reads.load(Ordering::Relaxed), 1);
+}
+
+#[test]
+fn read_bytes_with_cache_off() {
+    let (device, state) = MemoryDevice::new(16 * 8);
+    let mut cache = BlockCache::new(device, 0);
+
+    let mut buffer = vec![0; 5000];
+    cache.read_bytes(777, &mut buffer).unwrap();
+    assert_eq!(buffer, device_bytes(&state, 777, 5000));
+    assert_eq!(cache.cached_blocks(), 0);
+}
+
+#[test]
+fn read_bytes_out_of_range_fails() {
+    let (device, _state) = MemoryDevice::new(16 * 8);
+    let mut cache = BlockCache::new(device, 16);
+
+    let mut buffer = vec![0; 10];
+    assert!(cache.read_bytes(16 * BLOCK as u64 - 5, &mut buffer).is_err());
+    assert!(cache.read_bytes(u64::MAX - 3, &mut buffer).is_err());
+}
+
+/// Runs random writes and random byte-range reads through a cache of 6
+/// blocks, and checks every read against a model of the device.
+#[test]
+fn mixed_byte_reads_match_model() {
+    const SECTORS: u64 = 40 * 8;
+    let (device, state) = MemoryDevice::new(SECTORS as usize);
+    let mut model = device_bytes(&state, 0, SECTORS as usize * SECTOR);
+    let mut cache = BlockCache::new(device, 6).with_readahead(5);
+    let mut random = Lcg(7);
+
+    for step in 0..3000 {
+        if random.below(3) == 0 {
+            let count = 1 + random.below(20);
+            let sector = random.below(SECTORS - count + 1);
+            let range = sector as usize * SECTOR..(sector + count) as usize * SECTOR;
+            let data = pattern(range.len(), step as u8);
+            cache.write(&data, SectorId::new(sector), count as u32).unwrap();
+            model[range].copy_from_slice(&data);
+        } else {
+            let len = 1 + random.below(12 * BLOCK as u64);
+            let offset = random.below(model.len() as u64 - len + 1);
+            let mut buffer = vec![0; len as usize];
+            cache.read_bytes(offset, &mut buffer).unwrap();
+            let range = offset as usize..(offset + len) as usize;
+            assert_eq!(buffer, model[range], "step {step}: read of {len} bytes at {offset}");
+        }
+    }
+}
+
+#[test]
 fn ext4_through_small_cache_stays_clean() {
     let image = Image::new(|tree| {
         std::fs::create_dir(tree.join("dev")).unwrap();

@@ -148,7 +148,7 @@ impl Image {
         let cache = BlockCache::new(FileDevice::open(&self.image), capacity_blocks)
             .with_readahead(DEFAULT_READAHEAD_BLOCKS);
         let stats = cache.stats();
-        let fs = Ext4Fs::mount(Box::new(cache), host_clock, Some(fake_entropy))
+        let fs = Ext4Fs::mount_cached(cache, host_clock, Some(fake_entropy))
             .expect("mount ext4 image");
         (fs, stats)
     }
@@ -164,7 +164,7 @@ impl Image {
         let cache = BlockCache::new(FileDevice::open(&self.image), DEFAULT_CAPACITY_BLOCKS)
             .with_readahead(DEFAULT_READAHEAD_BLOCKS);
         let fs =
-            Ext4Fs::mount(Box::new(cache), clock, Some(fake_entropy)).expect("mount ext4 image");
+            Ext4Fs::mount_cached(cache, clock, Some(fake_entropy)).expect("mount ext4 image");
         let root: Arc<dyn FileSystem> = fs.clone();
         let mounts = Arc::new(MountTable::new(root));
         starry_vfs::mount_devfs(&mounts, Arc::new(TestConsole), fake_entropy, host_clock)

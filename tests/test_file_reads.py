@@ -1,0 +1,103 @@
+"""Reads of ext4 files: contents against Linux across writes, truncates and
+syncs, and the `relatime` access times."""
+
+from conftest import compare_with_linux, e2fsck_clean, run_kernel
+
+# Prints the length and a SHA-256 prefix of what each read returns. The
+# reader's descriptor stays open across the writes of two other descriptors,
+# and `os.fsync` in between lets the kernel's reads switch from rsext4's path
+# to the extent maps. (The kernel has no `sync` syscall yet, and its fsync
+# syncs the whole file system.)
+READS = r"""
+import hashlib, os
+base = "read-checks"
+os.mkdir(base)
+path = os.path.join(base, "data.bin")
+pattern = bytes((i * 131 + 7) % 251 for i in range(100_000))
+
+def digest(data):
+    return len(data), hashlib.sha256(data).hexdigest()[:16]
+
+with open(path, "wb") as f:
+    f.write(pattern)
+    os.fsync(f.fileno())
+reader = os.open(path, os.O_RDONLY)
+
+def show(label, *cases):
+    print(label, [digest(os.pread(reader, size, offset)) for offset, size in cases])
+
+show("boundaries", (0, 100_000), (4095, 2), (4086, 4116), (12_411, 20_487),
+     (99_990, 100), (100_000, 10), (200_000, 10))
+
+writer = os.open(path, os.O_RDWR)
+os.pwrite(writer, b"inside one block", 5000)
+show("partial write", (0, 200_000), (4990, 40))
+os.fsync(writer)
+show("partial write synced", (0, 200_000), (4990, 40))
+os.ftruncate(writer, 10_000)
+show("shrunk", (0, 200_000))
+os.ftruncate(writer, 30_000)
+show("grown", (0, 200_000), (9990, 20))
+os.fsync(writer)
+show("grown synced", (0, 200_000))
+appender = os.open(path, os.O_WRONLY | os.O_APPEND)
+os.write(appender, pattern[:5000])
+show("appended", (0, 200_000), (29_000, 2000))
+os.fsync(appender)
+show("appended synced", (0, 200_000), (34_990, 20))
+for fd in (reader, writer, appender):
+    os.close(fd)
+
+sparse = os.path.join(base, "sparse.bin")
+fd = os.open(sparse, os.O_CREAT | os.O_WRONLY, 0o644)
+os.pwrite(fd, pattern[:3000], 0)
+os.pwrite(fd, pattern[:3000], 1 << 20)
+os.ftruncate(fd, (1 << 21) + 5)
+os.fsync(fd)
+os.close(fd)
+with open(sparse, "rb") as f:
+    data = f.read()
+print("sparse", digest(data), data[2995:3005], data[(1 << 20) - 5:(1 << 20) + 5])
+print("sparse end", digest(data[-10:]))
+"""
+
+
+def test_reads_match_linux(disk):
+    lines = compare_with_linux(READS, disk)
+    assert len(lines) == 10
+    clean, report = e2fsck_clean(disk)
+    assert clean, report
+
+
+# Sets the times with `os.utime`, which also sets the change time to now,
+# and prints whether a read changed the access time. Linux's `relatime`
+# leaves an access time newer than the modification and change times, and
+# sets an older one. The Linux reference prints the same two lines where
+# the host mounts its file system with `relatime`, so the test does not
+# depend on the host's mount options and checks the kernel alone.
+RELATIME = r"""
+import os, time
+path = "relatime.txt"
+with open(path, "wb") as f:
+    f.write(b"x" * 5000)
+    os.fsync(f.fileno())
+now = int(time.time())
+
+os.utime(path, (now + 1000, now - 1000))
+with open(path, "rb") as f:
+    f.read()
+print("newer atime kept", os.stat(path).st_atime == now + 1000)
+
+os.utime(path, (now - 500, now - 100))
+with open(path, "rb") as f:
+    f.read()
+print("older atime set", os.stat(path).st_atime >= now)
+os.remove(path)
+"""
+
+
+def test_access_time_follows_relatime(disk):
+    run = run_kernel("-c", RELATIME, disk=disk)
+    assert run.status == 0, run.stdout[-2000:]
+    assert "newer atime kept True" in run.lines
+    assert "older atime set True" in run.lines
