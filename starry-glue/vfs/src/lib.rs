@@ -26,6 +26,7 @@ pub mod devfs;
 pub mod ext4;
 pub mod fd;
 pub mod file;
+mod live_nodes;
 pub mod memfd;
 pub mod node;
 pub mod path;
