@@ -252,3 +252,64 @@ def test_memfd_matches_linux(disk):
     assert "long name EINVAL" in lines
     assert "bad flags EINVAL" in lines
     assert "child reads b'hello'" in lines
+
+
+PATH_WALK = r"""
+import errno, os, shutil, stat
+def code(call, *args, **kwargs):
+    try:
+        call(*args, **kwargs)
+    except OSError as error:
+        return errno.errorcode[error.errno]
+    return 'ok'
+def cwd_tail():
+    return os.getcwd().split('/pathwalk_t', 1)[1] or '/'
+os.mkdir('pathwalk_t')
+os.chdir('pathwalk_t')
+os.makedirs('a/b/c')
+open('a/b/c/f', 'w').close()
+open('f_top', 'w').close()
+os.symlink('b/c', 'a/to_c')
+os.symlink('../../f_top', 'a/b/up')
+os.symlink('f_top', 'file_link')
+os.symlink('self_loop', 'self_loop')
+print('links', code(os.stat, 'a/to_c/f'), code(os.stat, 'a/to_c/../c/f'), code(os.stat, 'a/b/up'))
+print('trailing', code(os.stat, 'file_link/'), code(os.lstat, 'file_link/'), code(os.stat, 'f_top/'))
+print('dir link', stat.S_ISDIR(os.lstat('a/to_c/').st_mode), stat.S_ISLNK(os.lstat('a/to_c').st_mode))
+print('loop', code(os.stat, 'self_loop'), code(os.lstat, 'self_loop'))
+print('not dir', code(os.stat, 'a/b/c/f/..'), code(os.stat, 'f_top/x'))
+print('empty', code(os.stat, ''), code(os.lstat, ''))
+print('names', code(os.stat, 'n' * 255), code(os.stat, 'n' * 256), code(os.stat, 'a/' + 'n' * 256 + '/x'))
+print('length', code(os.stat, './' * 2045 + 'f_top'), code(os.stat, './' * 2045 + '/f_top'))
+fd = os.open('a/b', os.O_RDONLY | os.O_DIRECTORY)
+print('dirfd', code(os.stat, '../../f_top', dir_fd=fd), code(os.stat, 'c/f', dir_fd=fd),
+      code(os.stat, '', dir_fd=fd), code(os.stat, 'x', dir_fd=999))
+file_fd = os.open('f_top', os.O_RDONLY)
+print('file dirfd', code(os.stat, 'x', dir_fd=file_fd), code(os.stat, '/', dir_fd=file_fd))
+print('access', os.access('a/to_c/f', os.R_OK), os.access('missing', os.F_OK),
+      os.access('a/b/up', os.F_OK), os.access('a/b/up/', os.F_OK))
+os.chdir('a/to_c')
+print('cwd', cwd_tail())
+os.chdir('../..')
+print('cwd', cwd_tail())
+os.chdir('b/../../a/b/c/../../..')
+print('cwd', cwd_tail())
+up = os.open('a/to_c/..', os.O_RDONLY | os.O_DIRECTORY)
+os.fchdir(up)
+print('fchdir', cwd_tail(), sorted(os.listdir('.')))
+os.chdir(fd)
+print('fchdir', cwd_tail())
+for descriptor in (fd, file_fd, up):
+    os.close(descriptor)
+os.chdir('../../..')
+shutil.rmtree('pathwalk_t')
+print('removed', os.path.exists('pathwalk_t'))
+"""
+
+
+def test_path_walk_matches_linux(disk):
+    lines = compare_with_linux(PATH_WALK, disk)
+    assert lines[0] == "links ok ok ok"
+    assert "ENAMETOOLONG" in lines[7]
+    clean, report = e2fsck_clean(disk)
+    assert clean, report

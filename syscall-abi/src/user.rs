@@ -8,6 +8,7 @@ use alloc::vec::Vec;
 use core::marker::PhantomData;
 use core::mem::size_of;
 
+use smallvec::SmallVec;
 use zerocopy::{FromBytes, Immutable, IntoBytes};
 
 use crate::{Iovec, LinuxError, SysResult};
@@ -63,28 +64,42 @@ pub trait UserMemory {
     /// `max_len` bytes hold no NUL, `EFAULT` when a byte before the NUL is
     /// unreadable.
     fn read_cstr(&self, addr: usize, max_len: usize) -> SysResult<Vec<u8>> {
-        if addr == 0 || addr >= USER_ADDR_END {
+        let mut out = Vec::new();
+        read_cstr_chunks(self, addr, max_len, |chunk| out.extend_from_slice(chunk))?;
+        Ok(out)
+    }
+}
+
+/// Reads the NUL-terminated string at `addr` as [`UserMemory::read_cstr`]
+/// does, passing its bytes to `sink` in chunks, without the NUL.
+fn read_cstr_chunks<M: UserMemory + ?Sized>(
+    mem: &M,
+    addr: usize,
+    max_len: usize,
+    mut sink: impl FnMut(&[u8]),
+) -> SysResult<()> {
+    if addr == 0 || addr >= USER_ADDR_END {
+        return Err(LinuxError::EFAULT);
+    }
+    let mut chunk = [0u8; 256];
+    let mut cursor = addr;
+    let mut copied = 0;
+    while copied < max_len {
+        if cursor >= USER_ADDR_END {
             return Err(LinuxError::EFAULT);
         }
-        let mut out = Vec::new();
-        let mut chunk = [0u8; 256];
-        let mut cursor = addr;
-        while out.len() < max_len {
-            if cursor >= USER_ADDR_END {
-                return Err(LinuxError::EFAULT);
-            }
-            let page_left = PAGE_SIZE - cursor % PAGE_SIZE;
-            let want = page_left.min(chunk.len()).min(max_len - out.len());
-            self.read(cursor, &mut chunk[..want])?;
-            if let Some(nul) = chunk[..want].iter().position(|&b| b == 0) {
-                out.extend_from_slice(&chunk[..nul]);
-                return Ok(out);
-            }
-            out.extend_from_slice(&chunk[..want]);
-            cursor += want;
+        let page_left = PAGE_SIZE - cursor % PAGE_SIZE;
+        let want = page_left.min(chunk.len()).min(max_len - copied);
+        mem.read(cursor, &mut chunk[..want])?;
+        if let Some(nul) = chunk[..want].iter().position(|&b| b == 0) {
+            sink(&chunk[..nul]);
+            return Ok(());
         }
-        Err(LinuxError::ENAMETOOLONG)
+        sink(&chunk[..want]);
+        copied += want;
+        cursor += want;
     }
+    Err(LinuxError::ENAMETOOLONG)
 }
 
 /// Pointer to one `T` that the call reads.
@@ -315,11 +330,15 @@ slice_read!(UserInOutSlice);
 slice_write!(UserOutSlice);
 slice_write!(UserInOutSlice);
 
+/// Number of path bytes that a [`UserPath`] stores inline. Longer paths
+/// move to the heap.
+pub const PATH_INLINE_LEN: usize = 256;
+
 /// A path, copied in before the handler runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserPath {
     addr: usize,
-    bytes: Vec<u8>,
+    bytes: SmallVec<[u8; PATH_INLINE_LEN]>,
 }
 
 impl UserPath {
@@ -328,7 +347,8 @@ impl UserPath {
     /// returned as it is: the handler decides on `ENOENT`, because
     /// `AT_EMPTY_PATH` allows it.
     pub fn read_in(mem: &impl UserMemory, addr: usize) -> SysResult<Self> {
-        let bytes = mem.read_cstr(addr, PATH_MAX)?;
+        let mut bytes = SmallVec::new();
+        read_cstr_chunks(mem, addr, PATH_MAX, |chunk| bytes.extend_from_slice(chunk))?;
         Ok(Self { addr, bytes })
     }
 
@@ -344,7 +364,7 @@ impl UserPath {
     pub fn from_bytes(bytes: &[u8]) -> Self {
         Self {
             addr: 0,
-            bytes: bytes.to_vec(),
+            bytes: SmallVec::from_slice(bytes),
         }
     }
 

@@ -493,6 +493,36 @@ fn read_cstr_limit_counts_the_nul() {
 }
 
 #[test]
+fn path_read_in_limits_and_faults() {
+    let mem = MockMemory::new(BASE, SIZE);
+    // A path longer than the inline storage that crosses a page end.
+    let long: Vec<u8> = (0..700).map(|i| b'a' + (i % 26) as u8).collect();
+    let start = BASE + 0x1000 - 300;
+    mem.put(start, &long);
+    mem.put(start + long.len(), b"\0");
+    let path = UserPath::read_in(&mem, start).unwrap();
+    assert_eq!(path.as_bytes(), &long[..]);
+    assert_eq!(path.addr(), start);
+
+    // 4095 bytes before the NUL fit PATH_MAX, 4096 do not.
+    let fill = vec![b'/'; 4096];
+    mem.put(BASE, &fill);
+    mem.put(BASE + 4095, b"\0");
+    assert_eq!(UserPath::read_in(&mem, BASE).unwrap().as_bytes().len(), 4095);
+    mem.put(BASE + 4095, b"/\0");
+    assert_eq!(UserPath::read_in(&mem, BASE), Err(LinuxError::ENAMETOOLONG));
+
+    // An empty path is returned; null, unmapped and unterminated are EFAULT.
+    mem.put(BASE, b"\0");
+    assert!(UserPath::read_in(&mem, BASE).unwrap().is_empty());
+    assert_eq!(UserPath::read_in(&mem, 0), Err(LinuxError::EFAULT));
+    assert_eq!(UserPath::read_in(&mem, BASE + SIZE), Err(LinuxError::EFAULT));
+    mem.put(BASE + SIZE - 3, b"abc");
+    assert_eq!(UserPath::read_in(&mem, BASE + SIZE - 3), Err(LinuxError::EFAULT));
+    assert_eq!(UserPath::read_in_nullable(&mem, 0), Ok(None));
+}
+
+#[test]
 fn path_helpers() {
     let path = UserPath::from_bytes(b"/usr/lib");
     assert!(path.is_absolute());

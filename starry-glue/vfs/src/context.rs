@@ -12,6 +12,7 @@ use crate::{
     StatFs, VfsResult, W_OK, X_OK,
     fd::FdTable,
     file::{FileLike, open_location},
+    node::NodeRef,
     path::{Location, MountTable, ParentAndName},
 };
 
@@ -97,51 +98,63 @@ impl FsContext {
     /// from: the working directory for `AT_FDCWD`, else the directory open
     /// as `dirfd`. An absolute path ignores `dirfd`.
     pub fn base_location(&self, dirfd: i32, path: &str) -> VfsResult<Location> {
+        self.with_base(dirfd, path, |base| Ok(base.clone()))
+    }
+
+    /// Calls `f` with the directory that [`FsContext::base_location`]
+    /// returns, borrowed instead of copied.
+    fn with_base<T>(
+        &self,
+        dirfd: i32,
+        path: &str,
+        f: impl FnOnce(&Location) -> VfsResult<T>,
+    ) -> VfsResult<T> {
         if path.starts_with('/') {
-            return Ok(self.mounts.root());
+            return f(self.mounts.root_location());
         }
         if dirfd == AT_FDCWD {
-            return Ok(self.cwd.clone());
+            return f(&self.cwd);
         }
         let file = self.fd_table.get(dirfd)?;
         let location = file.location().ok_or(LinuxError::ENOTDIR)?;
         if location.node().node_type() != NodeType::Directory {
             return Err(LinuxError::ENOTDIR);
         }
-        Ok(location.clone())
+        f(location)
     }
 
     /// Resolves `path` relative to `dirfd`.
     pub fn resolve_at(&self, dirfd: i32, path: &str, follow: bool) -> VfsResult<Location> {
-        let base = self.base_location(dirfd, path)?;
-        self.mounts.resolve(&base, path, follow)
+        self.with_base(dirfd, path, |base| self.mounts.resolve(base, path, follow))
+    }
+
+    /// Resolves `path` relative to `dirfd` to its node only, for callers
+    /// that do not keep the location.
+    fn resolve_node_at(&self, dirfd: i32, path: &str, follow: bool) -> VfsResult<NodeRef> {
+        self.with_base(dirfd, path, |base| self.mounts.resolve_node(base, path, follow))
     }
 
     fn resolve_parent_at<'a>(&self, dirfd: i32, path: &'a str) -> VfsResult<ParentAndName<'a>> {
         if path.is_empty() {
             return Err(LinuxError::ENOENT);
         }
-        let base = self.base_location(dirfd, path)?;
-        self.mounts.resolve_parent(&base, path)
+        self.with_base(dirfd, path, |base| self.mounts.resolve_parent(base, path))
     }
 
-    /// Returns the location named by `dirfd` and `path`, where an empty
-    /// `path` with `empty_path` (`AT_EMPTY_PATH`) names `dirfd` itself.
-    fn location_at(
-        &self,
-        dirfd: i32,
-        path: &str,
-        follow: bool,
-        empty_path: bool,
-    ) -> VfsResult<Location> {
+    /// Returns the node named by `dirfd` and `path`, where an empty `path`
+    /// with `empty_path` (`AT_EMPTY_PATH`) names `dirfd` itself.
+    fn node_at(&self, dirfd: i32, path: &str, follow: bool, empty_path: bool) -> VfsResult<NodeRef> {
         if path.is_empty() && empty_path {
             if dirfd == AT_FDCWD {
-                return Ok(self.cwd.clone());
+                return Ok(self.cwd.node().clone());
             }
             let file = self.fd_table.get(dirfd)?;
-            return file.location().cloned().ok_or(LinuxError::EBADF);
+            return file
+                .location()
+                .map(|location| location.node().clone())
+                .ok_or(LinuxError::EBADF);
         }
-        self.resolve_at(dirfd, path, follow)
+        self.resolve_node_at(dirfd, path, follow)
     }
 
     fn create_attr(&self, mode: u32) -> CreateAttr {
@@ -255,7 +268,7 @@ impl FsContext {
         if path.is_empty() && empty_path && dirfd != AT_FDCWD {
             return self.fd_table.get(dirfd)?.stat();
         }
-        self.location_at(dirfd, path, follow, empty_path)?.node().stat()
+        self.node_at(dirfd, path, follow, empty_path)?.stat()
     }
 
     /// Creates a directory (`mkdirat`).
@@ -381,8 +394,8 @@ impl FsContext {
         follow: bool,
         empty_path: bool,
     ) -> VfsResult<()> {
-        let source = self.location_at(old_dirfd, old_path, follow, empty_path)?;
-        if source.node().node_type() == NodeType::Directory {
+        let source = self.node_at(old_dirfd, old_path, follow, empty_path)?;
+        if source.node_type() == NodeType::Directory {
             return Err(LinuxError::EPERM);
         }
         let target = self.resolve_parent_at(new_dirfd, new_path)?;
@@ -392,10 +405,10 @@ impl FsContext {
         if target.trailing_slash {
             return Err(LinuxError::ENOENT);
         }
-        if target.parent.node().id().dev != source.node().id().dev {
+        if target.parent.node().id().dev != source.id().dev {
             return Err(LinuxError::EXDEV);
         }
-        target.parent.node().link(target.name, source.node())
+        target.parent.node().link(target.name, &source)
     }
 
     /// Creates a symbolic link `path` that points to `target` (`symlinkat`).
@@ -415,8 +428,7 @@ impl FsContext {
     /// Returns the target of the symbolic link `path` (`readlinkat`); an
     /// empty path names `dirfd` itself. Fails with `EINVAL` on other nodes.
     pub fn readlink_at(&self, dirfd: i32, path: &str) -> VfsResult<String> {
-        let location = self.location_at(dirfd, path, false, true)?;
-        location.node().readlink()
+        self.node_at(dirfd, path, false, true)?.readlink()
     }
 
     /// Checks access to `path` for `mode` (`R_OK`, `W_OK`, `X_OK`; 0 checks
@@ -425,7 +437,7 @@ impl FsContext {
         if mode & !(R_OK | W_OK | X_OK) != 0 {
             return Err(LinuxError::EINVAL);
         }
-        let stat = self.resolve_at(dirfd, path, follow)?.node().stat()?;
+        let stat = self.resolve_node_at(dirfd, path, follow)?.stat()?;
         // Root may read and write anything, and execute a file with any x bit.
         let is_dir = stat.node_type() == Some(NodeType::Directory);
         if mode & X_OK != 0 && !is_dir && stat.mode & 0o111 == 0 {
@@ -449,19 +461,19 @@ impl FsContext {
             let location = file.location().ok_or(LinuxError::EPERM)?;
             return location.node().set_attr(attr);
         }
-        let location = self.location_at(dirfd, path, follow, empty_path)?;
-        if location.node().node_type() == NodeType::Symlink && attr.mode.is_some() {
+        let node = self.node_at(dirfd, path, follow, empty_path)?;
+        if node.node_type() == NodeType::Symlink && attr.mode.is_some() {
             // Linux does not change the mode of a symbolic link.
             return Err(LinuxError::EOPNOTSUPP);
         }
-        location.node().set_attr(attr)
+        node.set_attr(attr)
     }
 
     /// Sets the size of the regular file `path` (`truncate`).
     pub fn truncate_at(&self, dirfd: i32, path: &str, size: u64) -> VfsResult<()> {
-        let location = self.resolve_at(dirfd, path, true)?;
-        match location.node().node_type() {
-            NodeType::Regular => location.node().truncate(size),
+        let node = self.resolve_node_at(dirfd, path, true)?;
+        match node.node_type() {
+            NodeType::Regular => node.truncate(size),
             NodeType::Directory => Err(LinuxError::EISDIR),
             _ => Err(LinuxError::EINVAL),
         }
@@ -469,8 +481,8 @@ impl FsContext {
 
     /// Returns statistics of the file system that contains `path` (`statfs`).
     pub fn statfs_at(&self, dirfd: i32, path: &str, empty_path: bool) -> VfsResult<StatFs> {
-        let location = self.location_at(dirfd, path, true, empty_path)?;
-        self.mounts.filesystem_of(&location).statfs()
+        let node = self.node_at(dirfd, path, true, empty_path)?;
+        self.mounts.filesystem_of_node(&node).statfs()
     }
 
     /// Returns statistics of the file system that contains the file `fd` (`fstatfs`).

@@ -39,6 +39,7 @@ use crate::{
     block_cache::{BlockCache, ByteSource, SharedBlockCache},
     dcache::{DENTRY_CACHE_CAPACITY, Dentry, DentryCache},
     file_map::{FileMap, ReadCache},
+    live_nodes::{LiveNodes, RECENT_NODE_CAPACITY},
     node::{FileSystem, NodeId, NodeRef, VfsNode},
     tmpfs::alloc_anonymous_dev,
 };
@@ -216,8 +217,9 @@ struct Ext4Inner {
     mount: Mutex<MountedExt4>,
     dev: u64,
     root_ino: InodeNumber,
-    /// Number of live [`Ext4Node`]s per inode number.
-    live_nodes: Mutex<BTreeMap<u32, usize>>,
+    /// Number of live [`Ext4Node`]s per inode number, and the recently
+    /// returned nodes that are kept alive for the next lookup.
+    live_nodes: Mutex<LiveNodes<Ext4Node>>,
     /// Inodes without names that live nodes still use.
     orphans: Mutex<BTreeSet<u32>>,
     /// `read_dir` positions by directory inode number, so that listing a
@@ -301,7 +303,7 @@ impl Ext4Fs {
                 mount: Mutex::new(mount),
                 dev: alloc_anonymous_dev(),
                 root_ino,
-                live_nodes: Mutex::new(BTreeMap::new()),
+                live_nodes: Mutex::new(LiveNodes::new(RECENT_NODE_CAPACITY)),
                 orphans: Mutex::new(BTreeSet::new()),
                 dir_positions: Mutex::new(BTreeMap::new()),
                 dentries: DentryCache::new(DENTRY_CACHE_CAPACITY),
@@ -329,7 +331,7 @@ impl Ext4Fs {
 
 impl FileSystem for Ext4Fs {
     fn root(&self) -> NodeRef {
-        Ext4Node::new_ref(&self.inner, self.inner.root_ino, NodeType::Directory)
+        Ext4Node::node_ref(&self.inner, self.inner.root_ino, NodeType::Directory)
     }
 
     fn statfs(&self) -> VfsResult<StatFs> {
@@ -357,6 +359,10 @@ impl FileSystem for Ext4Fs {
         if self.inner.unmounted.swap(true, Ordering::AcqRel) {
             return Ok(());
         }
+        // The cached nodes refer to the mount, so they go first. A node
+        // that is the last of an orphan leaves it to the loop below.
+        let cached = self.inner.live_nodes.lock().forget_all();
+        drop(cached);
         let mut mount = self.inner.mount.lock();
         let orphans = core::mem::take(&mut *self.inner.orphans.lock());
         for ino in orphans {
@@ -416,10 +422,19 @@ impl Ext4Inner {
         })
     }
 
+    /// Drops the cached node of `ino`, if any. Other users of that node
+    /// keep it alive.
+    fn forget_node(&self, ino: InodeNumber) {
+        let cached = self.live_nodes.lock().forget(ino.raw());
+        drop(cached);
+    }
+
     /// Reaps `ino` now when no node uses it, else when its last node is dropped.
-    /// The caller holds the mount lock.
+    /// The caller holds the mount lock and has stored the negative entry of
+    /// the removed name, so no lookup can return the inode again.
     fn release_inode(&self, mount: &mut MountedExt4, ino: InodeNumber) -> VfsResult<()> {
-        let in_use = self.live_nodes.lock().contains_key(&ino.raw());
+        self.forget_node(ino);
+        let in_use = self.live_nodes.lock().is_live(ino.raw());
         if in_use {
             self.orphans.lock().insert(ino.raw());
             Ok(())
@@ -437,23 +452,34 @@ pub struct Ext4Node {
 }
 
 impl Ext4Node {
-    fn new_ref(fs: &Arc<Ext4Inner>, ino: InodeNumber, node_type: NodeType) -> NodeRef {
-        Self::counted_ref(fs, &mut fs.live_nodes.lock(), ino, node_type)
+    /// Returns the node of inode `ino`: the cached one, or a new one that
+    /// the cache keeps.
+    fn node_ref(fs: &Arc<Ext4Inner>, ino: InodeNumber, node_type: NodeType) -> NodeRef {
+        let (node, evicted) = Self::node_ref_locked(fs, &mut fs.live_nodes.lock(), ino, node_type);
+        drop(evicted);
+        node
     }
 
-    /// Creates a node for a caller that holds the `live_nodes` lock.
-    fn counted_ref(
+    /// Returns the node as [`Ext4Node::node_ref`] does, for a caller that
+    /// holds the `live_nodes` lock. The node that the cache evicts is
+    /// returned too, and the caller drops it after releasing the lock.
+    fn node_ref_locked(
         fs: &Arc<Ext4Inner>,
-        live_nodes: &mut BTreeMap<u32, usize>,
+        live_nodes: &mut LiveNodes<Ext4Node>,
         ino: InodeNumber,
         node_type: NodeType,
-    ) -> NodeRef {
-        *live_nodes.entry(ino.raw()).or_insert(0) += 1;
-        Arc::new(Self {
+    ) -> (NodeRef, Option<Arc<Ext4Node>>) {
+        if let Some(node) = live_nodes.recent(ino.raw(), |node| node.node_type == node_type) {
+            return (node, None);
+        }
+        live_nodes.count_new(ino.raw());
+        let node = Arc::new(Self {
             fs: fs.clone(),
             ino,
             node_type,
-        })
+        });
+        let evicted = live_nodes.keep(ino.raw(), node.clone());
+        (node, evicted)
     }
 
     /// Looks `name` up in the dentry cache only. The node of a positive
@@ -462,23 +488,29 @@ impl Ext4Node {
     /// either the removal finds this node counted and keeps the inode as an
     /// orphan, or this read finds the negative entry.
     fn cached_lookup(&self, name: &str) -> Option<VfsResult<NodeRef>> {
-        let mut live_nodes = self.fs.live_nodes.lock();
-        match self.fs.dentries.get(self.ino.raw(), name)? {
-            Dentry::Positive { ino, node_type } => {
-                let node = InodeNumber::new(ino)
-                    .map_err(ext4_errno)
-                    .map(|ino| Self::counted_ref(&self.fs, &mut live_nodes, ino, node_type));
-                Some(node)
+        let (found, evicted) = {
+            let mut live_nodes = self.fs.live_nodes.lock();
+            match self.fs.dentries.get(self.ino.raw(), name)? {
+                Dentry::Positive { ino, node_type } => match InodeNumber::new(ino) {
+                    Ok(ino) => {
+                        let (node, evicted) =
+                            Self::node_ref_locked(&self.fs, &mut live_nodes, ino, node_type);
+                        (Ok(node), evicted)
+                    }
+                    Err(error) => (Err(ext4_errno(error)), None),
+                },
+                Dentry::Negative => (Err(LinuxError::ENOENT), None),
             }
-            Dentry::Negative => Some(Err(LinuxError::ENOENT)),
-        }
+        };
+        drop(evicted);
+        Some(found)
     }
 
     fn from_info(fs: &Arc<Ext4Inner>, info: &InodeInfo) -> NodeRef {
-        Self::new_ref(fs, info.number, node_type_of(info))
+        Self::node_ref(fs, info.number, node_type_of(info))
     }
 
-    /// Builds the `stat` result of this node from rsext4's inode `info`.
+    /// Builds the `stat` result of the inode `info` of this file system.
     fn stat_of(&self, info: &InodeInfo) -> Stat {
         let rdev = info.device_number.map_or(0, |number| {
             crate::devfs::make_dev(number.major(), number.minor())
@@ -529,8 +561,11 @@ impl Ext4Node {
     /// The caller holds the mount lock, so the entries cannot change while
     /// they are read and cached.
     fn fill_dentries(&self, mount: &mut MountedExt4) -> VfsResult<bool> {
-        let size = mount.inode(self.ino).map_err(ext4_errno)?.size;
-        if size > DENTRY_FILL_MAX_BYTES {
+        let info = mount.inode(self.ino).map_err(ext4_errno)?;
+        // The directory's attributes come with its size, and Python stats
+        // every directory that it searches for modules.
+        self.fs.attrs.insert(self.ino.raw(), self.stat_of(&info));
+        if info.size > DENTRY_FILL_MAX_BYTES {
             return Ok(false);
         }
         let max_entries = (DENTRY_FILL_MAX_BYTES / MIN_DIR_ENTRY_BYTES) as usize + 1;
@@ -709,19 +744,7 @@ impl Ext4Node {
 impl Drop for Ext4Node {
     fn drop(&mut self) {
         let raw = self.ino.raw();
-        let last = {
-            let mut live = self.fs.live_nodes.lock();
-            let count = live.get_mut(&raw).map(|count| {
-                *count -= 1;
-                *count
-            });
-            if count == Some(0) {
-                live.remove(&raw);
-                true
-            } else {
-                false
-            }
-        };
+        let last = self.fs.live_nodes.lock().count_dropped(raw);
         if !last {
             return;
         }
@@ -870,6 +893,9 @@ impl VfsNode for Ext4Node {
         match info {
             Some(info) => {
                 self.fs.cache_positive(self.ino, raw_name, &info);
+                // rsext4 has decoded the child's inode, so its first `stat`
+                // need not read it again.
+                self.fs.attrs.insert(info.number.raw(), self.stat_of(&info));
                 Ok(Ext4Node::from_info(&self.fs, &info))
             }
             None => {
@@ -917,6 +943,7 @@ impl VfsNode for Ext4Node {
             self.fs.inode_changed(self.ino);
             let info = self.fs.checked_change(self.ino, raw_name, created)?;
             self.fs.inode_changed(info.number);
+            self.fs.forget_node(info.number);
             if info.is_directory() {
                 self.fs.dentries.invalidate_directory(info.number.raw());
             }
@@ -942,6 +969,7 @@ impl VfsNode for Ext4Node {
             self.fs.inode_changed(self.ino);
             let info = self.fs.checked_change(self.ino, raw_name, created)?;
             self.fs.inode_changed(info.number);
+            self.fs.forget_node(info.number);
             self.fs.cache_positive(self.ino, raw_name, &info);
             Ext4Node::from_info(&self.fs, &info)
         };

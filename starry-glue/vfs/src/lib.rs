@@ -27,6 +27,7 @@ pub mod ext4;
 pub mod fd;
 pub mod file;
 pub mod file_map;
+mod live_nodes;
 pub mod memfd;
 pub mod node;
 pub mod path;

@@ -4,6 +4,12 @@
 //! the name of each step. Resolving `..` drops the last step, so `..` at the
 //! root of a mounted file system returns to the directory it is mounted on,
 //! and `getcwd` joins the names.
+//!
+//! A path walk borrows the location it starts from and keeps the steps it
+//! adds on the stack, naming each step by a byte range of the path (or of a
+//! symbolic link's target). So it allocates only the targets of the links it
+//! follows, and only callers that keep the result get a [`Location`], built
+//! with two allocations. The nodes that file systems return are their own.
 
 use alloc::{
     string::{String, ToString},
@@ -12,6 +18,7 @@ use alloc::{
     vec::Vec,
 };
 
+use smallvec::SmallVec;
 use spin::RwLock;
 
 use crate::{
@@ -19,41 +26,56 @@ use crate::{
     node::{FileSystem, NodeId, NodeRef},
 };
 
+/// Number of steps a walk keeps on the stack before it moves them to the
+/// heap. `/opt/python3.11/lib/python3.11/site-packages/pkg/mod.py` has 7.
+const WALK_INLINE_STEPS: usize = 16;
+
 /// A resolved node together with the directories that lead to it.
 #[derive(Clone)]
 pub struct Location {
-    /// Steps from the root: the root itself (with an empty name) comes first.
-    steps: Vec<(String, NodeRef)>,
+    /// The absolute path without a trailing `/`, empty for the root.
+    path: String,
+    /// The root first, then one step for each component of `path`.
+    steps: Vec<Step>,
+}
+
+#[derive(Clone)]
+struct Step {
+    /// Byte offset in [`Location::path`] where the step's name ends; 0 for
+    /// the root. The name starts after the `/` that ends the step before.
+    name_end: usize,
+    node: NodeRef,
 }
 
 impl Location {
     pub(crate) fn new_root(root: NodeRef) -> Self {
         Self {
-            steps: vec![(String::new(), root)],
+            path: String::new(),
+            steps: vec![Step { name_end: 0, node: root }],
         }
     }
 
     /// Returns the node this location names.
     pub fn node(&self) -> &NodeRef {
-        &self.steps[self.steps.len() - 1].1
+        &self.steps[self.steps.len() - 1].node
     }
 
     /// Returns the absolute path, `/` for the root.
     pub fn path(&self) -> String {
-        if self.steps.len() == 1 {
+        if self.path.is_empty() {
             return "/".to_string();
         }
-        let mut path = String::new();
-        for (name, _) in &self.steps[1..] {
-            path.push('/');
-            path.push_str(name);
-        }
-        path
+        self.path.clone()
     }
 
     /// Returns the name of the last step; empty for the root.
     pub fn name(&self) -> &str {
-        &self.steps[self.steps.len() - 1].0
+        let last = self.steps.len() - 1;
+        if last == 0 {
+            return "";
+        }
+        let start = self.steps[last - 1].name_end + 1;
+        &self.path[start..self.steps[last].name_end]
     }
 
     /// Returns whether this is the root of the whole tree.
@@ -63,11 +85,15 @@ impl Location {
 
     /// Returns the location of the parent directory; the root is its own parent.
     pub fn parent(&self) -> Location {
-        let mut parent = self.clone();
-        if parent.steps.len() > 1 {
-            parent.steps.pop();
+        if self.is_root() {
+            return self.clone();
         }
-        parent
+        let steps = &self.steps[..self.steps.len() - 1];
+        let path_len = steps[steps.len() - 1].name_end;
+        Location {
+            path: String::from(&self.path[..path_len]),
+            steps: steps.to_vec(),
+        }
     }
 
     /// Returns whether `other` is this location or lies below it.
@@ -77,19 +103,208 @@ impl Location {
                 .steps
                 .iter()
                 .zip(&other.steps)
-                .all(|((_, a), (_, b))| a.id() == b.id())
+                .all(|(a, b)| a.node.id() == b.node.id())
     }
 
     /// Returns the location of `node`, an entry named `name` of this directory.
     pub fn join(&self, name: &str, node: NodeRef) -> Location {
-        let mut child = self.clone();
-        child.push(name, node);
-        child
+        let mut path = String::with_capacity(self.path.len() + 1 + name.len());
+        path.push_str(&self.path);
+        path.push('/');
+        path.push_str(name);
+        let mut steps = Vec::with_capacity(self.steps.len() + 1);
+        steps.extend_from_slice(&self.steps);
+        steps.push(Step {
+            name_end: path.len(),
+            node,
+        });
+        Location { path, steps }
+    }
+}
+
+/// A step that a [`Walk`] added to the location it started from.
+struct WalkStep {
+    /// Source of the name: 0 for the path being resolved, `i` for the
+    /// target of the `i`-th symbolic link followed.
+    source: usize,
+    /// Byte range of the name in its source.
+    start: usize,
+    end: usize,
+    node: NodeRef,
+}
+
+/// One name of a path: a component to look up, or `.` or `..`.
+enum Component {
+    Current,
+    Parent,
+    Name,
+}
+
+/// The state of one path resolution.
+///
+/// The chain of directories walked is the first `base_len` steps of `base`
+/// followed by `steps`. `..` drops the last step of that chain, so it can
+/// leave `base`.
+struct Walk<'a> {
+    mounts: &'a MountTable,
+    base: &'a Location,
+    base_len: usize,
+    steps: SmallVec<[WalkStep; WALK_INLINE_STEPS]>,
+    /// The path being resolved, source 0 of the step names.
+    path: &'a str,
+    /// Targets of the symbolic links followed so far, sources 1 and up.
+    targets: Vec<String>,
+}
+
+impl<'a> Walk<'a> {
+    fn new(mounts: &'a MountTable, base: &'a Location, path: &'a str) -> Self {
+        Self {
+            mounts,
+            base,
+            base_len: base.steps.len(),
+            steps: SmallVec::new(),
+            path,
+            targets: Vec::new(),
+        }
     }
 
-    fn push(&mut self, name: &str, node: NodeRef) {
-        self.steps.push((name.to_string(), node));
+    /// Returns the node that the walk has reached.
+    fn node(&self) -> &NodeRef {
+        match self.steps.last() {
+            Some(step) => &step.node,
+            None => &self.base.steps[self.base_len - 1].node,
+        }
     }
+
+    fn source_text(&self, source: usize) -> &str {
+        match source {
+            0 => self.path,
+            link => &self.targets[link - 1],
+        }
+    }
+
+    /// Returns to the root of the mount table.
+    fn restart_at_root(&mut self) {
+        let mounts = self.mounts;
+        self.base = &mounts.root_location;
+        self.base_len = 1;
+        self.steps.clear();
+    }
+
+    /// Drops the last step of the chain; the root stays.
+    fn pop(&mut self) {
+        if self.steps.pop().is_none() && self.base_len > 1 {
+            self.base_len -= 1;
+        }
+    }
+
+    /// Walks every component of `source` (see [`Walk::source_text`]).
+    ///
+    /// `follow_last` selects whether a symbolic link in the last component
+    /// is followed. Links in earlier components always are, and so is the
+    /// last one when the text ends with `/`.
+    fn walk(&mut self, source: usize, follow_last: bool) -> VfsResult<()> {
+        let text = self.source_text(source);
+        if text.is_empty() {
+            return Err(LinuxError::ENOENT);
+        }
+        let must_be_directory = text.ends_with('/');
+        if text.starts_with('/') {
+            self.restart_at_root();
+        }
+        let mut next = next_component(self.source_text(source), 0);
+        while let Some((start, end)) = next {
+            next = next_component(self.source_text(source), end);
+            let follow = next.is_some() || follow_last || must_be_directory;
+            self.step(source, start, end, follow)?;
+        }
+        if must_be_directory && self.node().node_type() != NodeType::Directory {
+            return Err(LinuxError::ENOTDIR);
+        }
+        Ok(())
+    }
+
+    /// Takes one step: to the name at `start..end` of `source`, crossing a
+    /// mount point, and through a symbolic link there when `follow` is set.
+    fn step(&mut self, source: usize, start: usize, end: usize, follow: bool) -> VfsResult<()> {
+        if end - start > NAME_MAX {
+            return Err(LinuxError::ENAMETOOLONG);
+        }
+        if self.node().node_type() != NodeType::Directory {
+            return Err(LinuxError::ENOTDIR);
+        }
+        let name = &self.source_text(source)[start..end];
+        let component = match name {
+            "." => Component::Current,
+            ".." => Component::Parent,
+            _ => Component::Name,
+        };
+        let child = match component {
+            Component::Current => return Ok(()),
+            Component::Parent => {
+                self.pop();
+                return Ok(());
+            }
+            Component::Name => self.mounts.cover(self.node().lookup(name)?),
+        };
+        if follow && child.node_type() == NodeType::Symlink {
+            if self.targets.len() >= MAX_SYMLINKS as usize {
+                return Err(LinuxError::ELOOP);
+            }
+            let target = child.readlink()?;
+            self.targets.push(target);
+            return self.walk(self.targets.len(), true);
+        }
+        self.steps.push(WalkStep {
+            source,
+            start,
+            end,
+            node: child,
+        });
+        Ok(())
+    }
+
+    /// Returns the node the walk ended on.
+    fn into_node(self) -> NodeRef {
+        self.node().clone()
+    }
+
+    /// Returns the location the walk ended on, with the names of its steps
+    /// copied into one string.
+    fn into_location(mut self) -> Location {
+        if self.steps.is_empty() && self.base_len == self.base.steps.len() {
+            return self.base.clone();
+        }
+        let base_steps = &self.base.steps[..self.base_len];
+        let base_path = &self.base.path[..base_steps[self.base_len - 1].name_end];
+        let names_len: usize = self.steps.iter().map(|step| step.end - step.start + 1).sum();
+        let mut path = String::with_capacity(base_path.len() + names_len);
+        path.push_str(base_path);
+        let mut steps = Vec::with_capacity(self.base_len + self.steps.len());
+        steps.extend_from_slice(base_steps);
+        let own_steps = core::mem::take(&mut self.steps);
+        for step in own_steps {
+            path.push('/');
+            path.push_str(&self.source_text(step.source)[step.start..step.end]);
+            steps.push(Step {
+                name_end: path.len(),
+                node: step.node,
+            });
+        }
+        Location { path, steps }
+    }
+}
+
+/// Returns the byte range of the first component of `text` at or after
+/// `from`, skipping `/`s; `None` when only `/`s are left.
+fn next_component(text: &str, from: usize) -> Option<(usize, usize)> {
+    let bytes = text.as_bytes();
+    let start = from + bytes[from..].iter().position(|&byte| byte != b'/')?;
+    let end = bytes[start..]
+        .iter()
+        .position(|&byte| byte == b'/')
+        .map_or(bytes.len(), |length| start + length);
+    Some((start, end))
 }
 
 struct Mount {
@@ -104,7 +319,8 @@ struct Mount {
 /// systems mounted on its directories.
 pub struct MountTable {
     root_fs: Arc<dyn FileSystem>,
-    root: NodeRef,
+    /// The location of `/`, where absolute paths start.
+    root_location: Location,
     mounts: RwLock<Vec<Mount>>,
 }
 
@@ -120,22 +336,27 @@ pub struct ParentAndName<'a> {
 
 impl MountTable {
     pub fn new(root_fs: Arc<dyn FileSystem>) -> Self {
-        let root = root_fs.root();
+        let root_location = Location::new_root(root_fs.root());
         Self {
             root_fs,
-            root,
+            root_location,
             mounts: RwLock::new(Vec::new()),
         }
     }
 
     /// Returns the location of `/`.
     pub fn root(&self) -> Location {
-        Location::new_root(self.root.clone())
+        self.root_location.clone()
+    }
+
+    /// Returns the location of `/` without copying it.
+    pub fn root_location(&self) -> &Location {
+        &self.root_location
     }
 
     /// Mounts `fs` on the existing directory `path` (absolute).
     pub fn mount(&self, path: &str, fs: Arc<dyn FileSystem>) -> VfsResult<()> {
-        let location = self.resolve(&self.root(), path, true)?;
+        let location = self.resolve(&self.root_location, path, true)?;
         if location.node().node_type() != NodeType::Directory {
             return Err(LinuxError::ENOTDIR);
         }
@@ -206,7 +427,12 @@ impl MountTable {
 
     /// Returns the file system that `location` belongs to.
     pub fn filesystem_of(&self, location: &Location) -> Arc<dyn FileSystem> {
-        let dev = location.node().id().dev;
+        self.filesystem_of_node(location.node())
+    }
+
+    /// Returns the file system that `node` belongs to.
+    pub fn filesystem_of_node(&self, node: &NodeRef) -> Arc<dyn FileSystem> {
+        let dev = node.id().dev;
         self.mounts
             .read()
             .iter()
@@ -238,10 +464,18 @@ impl MountTable {
     /// one when the path ends with `/`.
     pub fn resolve(&self, base: &Location, path: &str, follow_last: bool) -> VfsResult<Location> {
         check_path_length(path)?;
-        let mut location = self.start_of(base, path);
-        let mut links = 0;
-        self.walk(&mut location, path, follow_last, &mut links)?;
-        Ok(location)
+        let mut walk = Walk::new(self, base, path);
+        walk.walk(0, follow_last)?;
+        Ok(walk.into_location())
+    }
+
+    /// Resolves `path` from `base` as [`MountTable::resolve`] does, but
+    /// returns only the node, without building its [`Location`].
+    pub fn resolve_node(&self, base: &Location, path: &str, follow_last: bool) -> VfsResult<NodeRef> {
+        check_path_length(path)?;
+        let mut walk = Walk::new(self, base, path);
+        walk.walk(0, follow_last)?;
+        Ok(walk.into_node())
     }
 
     /// Resolves every component of `path` but the last, which is returned as
@@ -265,16 +499,15 @@ impl MountTable {
         if name.len() > NAME_MAX {
             return Err(LinuxError::ENAMETOOLONG);
         }
-        let mut parent = self.start_of(base, dir_part);
+        let mut walk = Walk::new(self, base, dir_part);
         if !dir_part.is_empty() {
-            let mut links = 0;
-            self.walk(&mut parent, dir_part, true, &mut links)?;
+            walk.walk(0, true)?;
         }
-        if parent.node().node_type() != NodeType::Directory {
+        if walk.node().node_type() != NodeType::Directory {
             return Err(LinuxError::ENOTDIR);
         }
         Ok(ParentAndName {
-            parent,
+            parent: walk.into_location(),
             name,
             trailing_slash,
         })
@@ -283,83 +516,9 @@ impl MountTable {
     /// Looks up `name` in the directory `parent` and crosses a mount point,
     /// without following a symbolic link. Handles `.` and `..`.
     pub fn lookup_child(&self, parent: &Location, name: &str) -> VfsResult<Location> {
-        let mut location = parent.clone();
-        let mut links = 0;
-        self.step(&mut location, name, false, &mut links)?;
-        Ok(location)
-    }
-
-    /// Returns the location a walk of `path` starts from: the root for an
-    /// absolute path, without copying the steps of `base`, else `base`.
-    fn start_of(&self, base: &Location, path: &str) -> Location {
-        if path.starts_with('/') {
-            self.root()
-        } else {
-            base.clone()
-        }
-    }
-
-    fn walk(
-        &self,
-        location: &mut Location,
-        path: &str,
-        follow_last: bool,
-        links: &mut u32,
-    ) -> VfsResult<()> {
-        if path.is_empty() {
-            return Err(LinuxError::ENOENT);
-        }
-        if path.starts_with('/') {
-            location.steps.truncate(1);
-            location.steps[0].1 = self.root.clone();
-        }
-        let must_be_directory = path.ends_with('/');
-        let mut components = path.split('/').filter(|c| !c.is_empty()).peekable();
-        while let Some(component) = components.next() {
-            let is_last = components.peek().is_none();
-            let follow = !is_last || follow_last || must_be_directory;
-            self.step(location, component, follow, links)?;
-        }
-        if must_be_directory && location.node().node_type() != NodeType::Directory {
-            return Err(LinuxError::ENOTDIR);
-        }
-        Ok(())
-    }
-
-    fn step(
-        &self,
-        location: &mut Location,
-        component: &str,
-        follow: bool,
-        links: &mut u32,
-    ) -> VfsResult<()> {
-        if component.len() > NAME_MAX {
-            return Err(LinuxError::ENAMETOOLONG);
-        }
-        if location.node().node_type() != NodeType::Directory {
-            return Err(LinuxError::ENOTDIR);
-        }
-        match component {
-            "." => return Ok(()),
-            ".." => {
-                if location.steps.len() > 1 {
-                    location.steps.pop();
-                }
-                return Ok(());
-            }
-            _ => {}
-        }
-        let child = self.cover(location.node().lookup(component)?);
-        if follow && child.node_type() == NodeType::Symlink {
-            *links += 1;
-            if *links > MAX_SYMLINKS {
-                return Err(LinuxError::ELOOP);
-            }
-            let target = child.readlink()?;
-            return self.walk(location, &target, true, links);
-        }
-        location.push(component, child);
-        Ok(())
+        let mut walk = Walk::new(self, parent, name);
+        walk.step(0, 0, name.len(), false)?;
+        Ok(walk.into_location())
     }
 }
 

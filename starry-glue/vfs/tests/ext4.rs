@@ -563,6 +563,62 @@ fn unlinked_open_file_is_reaped_on_close() {
 }
 
 #[test]
+fn looked_up_inodes_are_freed_on_removal() {
+    let image = Image::new(build_tree);
+    let (fs, mut ctx) = image.context();
+    let files_free = || fs.statfs().unwrap().files_free;
+    let blocks_free = || fs.statfs().unwrap().blocks_free;
+
+    // A file and a directory that lookups have returned recently: removing
+    // their only names frees them at once.
+    let inodes_before = files_free();
+    let blocks_before = blocks_free();
+    write_file(&mut ctx, "/looked_up", &pattern(200_000, 4));
+    ctx.mkdir_at(AT_FDCWD, "/looked_up_dir", 0o755).unwrap();
+    for _ in 0..3 {
+        ctx.stat_at(AT_FDCWD, "/looked_up", true, false).unwrap();
+        ctx.stat_at(AT_FDCWD, "/looked_up_dir", true, false).unwrap();
+    }
+    assert_eq!(files_free(), inodes_before - 2);
+    ctx.unlink_at(AT_FDCWD, "/looked_up", false).unwrap();
+    ctx.unlink_at(AT_FDCWD, "/looked_up_dir", true).unwrap();
+    assert_eq!(files_free(), inodes_before);
+    assert_eq!(blocks_free(), blocks_before);
+
+    // A name replaced by a rename frees the replaced inode.
+    write_file(&mut ctx, "/old", b"old");
+    write_file(&mut ctx, "/new", b"new");
+    ctx.stat_at(AT_FDCWD, "/old", true, false).unwrap();
+    ctx.stat_at(AT_FDCWD, "/new", true, false).unwrap();
+    let with_both = files_free();
+    ctx.rename_at(AT_FDCWD, "/old", AT_FDCWD, "/new", RenameFlags::empty()).unwrap();
+    assert_eq!(files_free(), with_both + 1);
+    assert_eq!(read_all(&mut ctx, "/new").unwrap(), b"old");
+
+    // A reused inode number gets a node of the new type.
+    let file_ino = ctx.stat_at(AT_FDCWD, "/new", true, false).unwrap().ino;
+    ctx.unlink_at(AT_FDCWD, "/new", false).unwrap();
+    ctx.mkdir_at(AT_FDCWD, "/reused", 0o755).unwrap();
+    let reused = ctx.stat_at(AT_FDCWD, "/reused", true, false).unwrap();
+    assert_eq!(reused.node_type(), Some(NodeType::Directory));
+    write_file(&mut ctx, "/reused/inner", b"inner");
+    assert_eq!(read_all(&mut ctx, "/reused/inner").unwrap(), b"inner");
+    assert_eq!(reused.ino, file_ino, "rsext4 reuses the lowest free inode");
+
+    // The working directory keeps a removed directory until it changes.
+    ctx.mkdir_at(AT_FDCWD, "/cwd_dir", 0o755).unwrap();
+    ctx.chdir("/cwd_dir").unwrap();
+    let with_cwd_dir = files_free();
+    ctx.unlink_at(AT_FDCWD, "/cwd_dir", true).unwrap();
+    assert_eq!(files_free(), with_cwd_dir);
+    ctx.chdir("/").unwrap();
+    assert_eq!(files_free(), with_cwd_dir + 1);
+
+    unmount(fs.as_ref(), ctx);
+    image.assert_clean();
+}
+
+#[test]
 fn metadata_changes_persist() {
     let image = Image::new(build_tree);
     let (fs, ctx) = image.context();
