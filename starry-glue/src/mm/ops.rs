@@ -8,7 +8,7 @@ use axhal::paging::MappingFlags;
 use memory_addr::{MemoryAddr, PAGE_SIZE_4K, VirtAddr};
 use syscall_abi::{MmapFlags, MmapProt, MremapFlags};
 
-use super::aspace::{Backend, MMAP_BASE, USER_ADDR_END, USER_ADDR_MIN};
+use super::aspace::{Backend, USER_ADDR_END, USER_ADDR_MIN};
 use crate::process::Process;
 
 type SysResult<T = ()> = Result<T, LinuxError>;
@@ -147,7 +147,7 @@ pub fn mmap(
             hint
         } else {
             aspace
-                .find_free_area(VirtAddr::from(MMAP_BASE), len)
+                .find_free_area(len)
                 .ok_or(LinuxError::ENOMEM)?
                 .as_usize()
         }
@@ -327,7 +327,7 @@ pub fn mremap(
         return Err(LinuxError::ENOMEM);
     }
     let target = aspace
-        .find_free_area(VirtAddr::from(MMAP_BASE), new_size)
+        .find_free_area(new_size)
         .ok_or(LinuxError::ENOMEM)?;
     aspace.move_pages(old, old_size, target, new_size, prot)?;
     Ok(target.as_usize())
