@@ -189,6 +189,23 @@ fn alloc_zeroed_frame() -> Option<PhysAddr> {
     Some(virt_to_phys(VirtAddr::from(vaddr)))
 }
 
+/// Allocates a frame that starts with `bytes` (at most one page) and is
+/// zero past them.
+fn alloc_frame_with(bytes: &[u8]) -> Option<PhysAddr> {
+    assert!(bytes.len() <= PAGE_SIZE_4K);
+    let vaddr = global_allocator()
+        .alloc_pages(1, PAGE_SIZE_4K, UsageKind::VirtMem)
+        .ok()?;
+    let frame = vaddr as *mut u8;
+    // SAFETY: the allocator returned a page of kernel memory that nothing else
+    // refers to yet, so it cannot overlap `bytes`, and `bytes` fits in it.
+    unsafe {
+        core::ptr::copy_nonoverlapping(bytes.as_ptr(), frame, bytes.len());
+        core::ptr::write_bytes(frame.add(bytes.len()), 0, PAGE_SIZE_4K - bytes.len());
+    }
+    Some(virt_to_phys(VirtAddr::from(vaddr)))
+}
+
 fn dealloc_frame(frame: PhysAddr) {
     global_allocator().dealloc_pages(phys_to_virt(frame).as_usize(), 1, UsageKind::VirtMem);
 }
@@ -620,13 +637,62 @@ impl AddrSpace {
     }
 
     /// Writes `buf` at `addr` whatever the area's protection (the ELF loader
-    /// fills read-only segments this way).
+    /// and file mmap fill read-only pages this way). A whole page without a
+    /// frame gets a new frame filled with its bytes, which saves zeroing the
+    /// frame first.
     pub fn write_ignoring_prot(&mut self, addr: usize, buf: &[u8]) -> Result<(), LinuxError> {
-        let src = buf.as_ptr();
-        self.for_each_chunk(addr, buf.len(), MappingFlags::empty(), |dst, offset, len| {
-            // SAFETY: as in `read`, with the roles of the buffers swapped.
-            unsafe { core::ptr::copy_nonoverlapping(src.add(offset), dst, len) }
-        })
+        if buf.is_empty() {
+            return Ok(());
+        }
+        let end = addr.checked_add(buf.len()).ok_or(LinuxError::EFAULT)?;
+        if end > USER_ADDR_END {
+            return Err(LinuxError::EFAULT);
+        }
+        // Check the whole range before changing anything.
+        let first_page = VirtAddr::from(addr).align_down_4k();
+        let last_end = VirtAddr::from(end).align_up_4k();
+        if !self.is_fully_mapped(first_page, last_end - first_page) {
+            return Err(LinuxError::EFAULT);
+        }
+        let mut done = 0;
+        while done < buf.len() {
+            let vaddr = VirtAddr::from(addr + done);
+            let in_page = (PAGE_SIZE_4K - vaddr.align_offset_4k()).min(buf.len() - done);
+            let bytes = &buf[done..done + in_page];
+            if in_page < PAGE_SIZE_4K || !self.map_new_page_with(vaddr, bytes)? {
+                let src = bytes.as_ptr();
+                self.for_each_chunk(vaddr.as_usize(), in_page, MappingFlags::empty(), |dst, offset, len| {
+                    // SAFETY: as in `read`, with the roles of the buffers swapped.
+                    unsafe { core::ptr::copy_nonoverlapping(src.add(offset), dst, len) }
+                })?;
+            }
+            done += in_page;
+        }
+        Ok(())
+    }
+
+    /// Maps the page at `page` to a new frame that contains `bytes` (one
+    /// page), when the page has no frame yet. Returns whether it did.
+    fn map_new_page_with(&mut self, page: VirtAddr, bytes: &[u8]) -> Result<bool, LinuxError> {
+        let Some((_, area)) = self.area_at(page) else {
+            return Err(LinuxError::EFAULT);
+        };
+        let (prot, shared) = (area.prot, area.backend.shared);
+        if self.pt.query(page).is_ok() {
+            return Ok(false);
+        }
+        let frame = alloc_frame_with(bytes).ok_or(LinuxError::ENOMEM)?;
+        if PageTableEdit::new(&mut self.pt)
+            .map_new(page, frame, pte_flags(prot))
+            .is_err()
+        {
+            dealloc_frame(frame);
+            return Err(LinuxError::ENOMEM);
+        }
+        if shared {
+            share_frame(frame);
+        }
+        Ok(true)
     }
 
     /// Reads a NUL-terminated string of at most `max` bytes (without the NUL)

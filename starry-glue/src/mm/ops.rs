@@ -157,16 +157,17 @@ pub fn mmap(
     // NOTE: a MAP_SHARED mapping is shared with the children fork creates,
     // but not with other mappings of the same file, and writes to it do not
     // reach the file.
-    let populate = file.is_some();
-    // A file mapping is populated at once. One larger than the free memory
-    // cannot be, and trying would take every frame before it failed.
-    if populate && len > free_memory() {
+    // The pages of a file mapping get the file's bytes at once, each in a
+    // new frame, and the pages past the end of the file get a zeroed frame
+    // on first access. A file mapping larger than the free memory is
+    // rejected, because filling it would take every frame before it failed.
+    if file.is_some() && len > free_memory() {
         return Err(LinuxError::ENOMEM);
     }
     let backend = if map_type == MmapFlags::PRIVATE {
-        Backend::new(populate)
+        Backend::new(false)
     } else {
-        Backend::shared(populate)
+        Backend::shared(false)
     };
     aspace.map_with(VirtAddr::from(start), len, area_flags, backend, true)?;
     if let Some(file) = file {

@@ -40,7 +40,7 @@ pub fn invalidation_counts() -> (u64, u64) {
 ///
 /// New entries need no invalidation: the Arm architecture (ARMv8-A) lets a
 /// TLB cache only valid translations, never one that gave a Translation
-/// fault, so no TLB holds anything for a page whose entry was invalid. A
+/// fault, so no TLB contains an entry for a page whose entry was invalid. A
 /// `DSB ISHST` makes the new entry visible to the walker and an `ISB` orders
 /// the kernel's own later accesses after it. The return to user mode
 /// (`ERET`) is a context synchronization event as well.
