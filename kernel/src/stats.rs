@@ -8,7 +8,8 @@
 //! - `starry-stats: user-entry uptime_ns=<n> used_kib=<n>` just before init's
 //!   first user instruction;
 //! - at init's exit, a summary line `starry-stats: exit ...`, a line on the
-//!   disk requests, a line on the allocator's usage by kind and one
+//!   disk requests, a line on the allocator's usage by kind, a line on the
+//!   TLB invalidations after page-table edits and one
 //!   `starry-stats: syscall ...` line for each of the syscalls that took the
 //!   most time.
 //!
@@ -18,7 +19,7 @@
 //! syscall and page fault, the only places where user memory grows.
 //!
 //! NOTE: the time of a syscall includes the time it slept (wait4, ppoll), and
-//! TLB flushes are not counted, because they happen inside the page-table crate.
+//! the TLB flushes of axcpu's context switch are not counted.
 
 use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
@@ -167,6 +168,11 @@ pub fn report_exit(status: u8) {
         usages.get(UsageKind::PageCache) / 1024,
         usages.get(UsageKind::PageTable) / 1024,
         usages.get(UsageKind::Dma) / 1024,
+    ));
+
+    let (full_invalidations, page_invalidations) = starry_glue::mm::tlb::invalidation_counts();
+    crate::console::write_fmt(format_args!(
+        "starry-stats: tlb full_flushes={full_invalidations} page_flushes={page_invalidations}\n"
     ));
 
     // Selection by repeated maximum: REPORTED_SYSCALLS passes over the table

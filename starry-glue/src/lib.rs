@@ -19,7 +19,6 @@ mod fs;
 mod handler;
 #[cfg(target_os = "none")]
 pub mod misc;
-#[cfg(target_os = "none")]
 pub mod mm;
 pub mod process;
 #[cfg(target_os = "none")]

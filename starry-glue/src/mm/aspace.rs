@@ -1,23 +1,30 @@
-//! The user address space: memory areas in a `memory_set::MemorySet` over an
-//! aarch64 page table, with lazily allocated anonymous pages.
+//! The user address space: memory areas in a B-tree by start address over
+//! an aarch64 page table, with lazily allocated anonymous pages.
 //!
 //! axmm 0.3.0-preview.3 has an `AddrSpace` too, but its `protect` changes only
 //! the page table and leaves the area flags stale, so a later fault or a
 //! user-memory check would use the old permissions. This type keeps both in
-//! step, which mprotect needs.
+//! step, which mprotect needs. The areas are kept here and not in
+//! `memory_set::MemorySet` (0.4.1), whose `unmap`, `protect` and
+//! `find_free_area` visit every area, so each mmap and munmap took time in
+//! proportion to the number of mappings.
 
-use alloc::{collections::BTreeMap, vec::Vec};
+use alloc::{
+    collections::BTreeMap,
+    vec::{self, Vec},
+};
 use core::cell::RefCell;
 
 use axalloc::{UsageKind, global_allocator};
 use axerrno::LinuxError;
 use axhal::{
     mem::{phys_to_virt, virt_to_phys},
-    paging::{MappingFlags, PageSize, PageTable},
+    paging::{MappingFlags, PageTable},
 };
 use memory_addr::{MemoryAddr, PAGE_SIZE_4K, PageIter4K, PhysAddr, VirtAddr, VirtAddrRange};
-use memory_set::{MappingBackend, MemoryArea, MemorySet};
 use spin::Mutex;
+
+use super::{free_ranges::FreeSpace, tlb::PageTableEdit};
 
 /// The first address past user space (48-bit virtual addresses, as Linux on
 /// aarch64).
@@ -25,7 +32,8 @@ pub const USER_ADDR_END: usize = 1 << 48;
 /// The lowest address a mapping may start at (Linux's default
 /// `vm.mmap_min_addr`).
 pub const USER_ADDR_MIN: usize = 0x1_0000;
-/// The start of the search for a free range when mmap gets no usable hint.
+/// The lowest address of the zone where mmap places a mapping that gets no
+/// usable hint, while that zone has room (see `FreeSpace`).
 pub const MMAP_BASE: usize = 0x7f00_0000_0000;
 
 /// The backend of a memory area. A private area owns its frames; a shared
@@ -133,16 +141,34 @@ const PAGE_WALK_MIN_PAGES: usize = 4096;
 /// Level of the page-table entries that map 4 KiB pages (4 levels).
 const LEAF_LEVEL: usize = 3;
 
-/// Returns the pages of `[start, start + size)` that have a frame, in
-/// address order.
-fn mapped_pages(pt: &PageTable, start: VirtAddr, size: usize) -> Vec<VirtAddr> {
-    let range = start.as_usize()..start.as_usize() + size;
-    if size / PAGE_SIZE_4K < PAGE_WALK_MIN_PAGES {
-        return PageIter4K::new(start, start + size)
-            .unwrap()
-            .filter(|&page| pt.query(page).is_ok())
-            .collect();
+/// The pages of a range that may have a frame, in address order.
+enum CandidatePages {
+    /// Every page of a small range.
+    All(PageIter4K<VirtAddr>),
+    /// The pages of a large range that the page table maps.
+    Mapped(vec::IntoIter<VirtAddr>),
+}
+
+impl Iterator for CandidatePages {
+    type Item = VirtAddr;
+
+    fn next(&mut self) -> Option<VirtAddr> {
+        match self {
+            Self::All(pages) => pages.next(),
+            Self::Mapped(pages) => pages.next(),
+        }
     }
+}
+
+/// Returns the pages of `[start, end)` that may have a frame. A small range
+/// yields all its pages without reading the page table (the caller's
+/// `unmap` or `protect` fails on those without an entry), so it needs no
+/// allocation. A large one yields only the pages with a valid entry.
+fn candidate_pages(pt: &PageTable, start: VirtAddr, end: VirtAddr) -> CandidatePages {
+    if (end - start) / PAGE_SIZE_4K < PAGE_WALK_MIN_PAGES {
+        return CandidatePages::All(PageIter4K::new(start, end).unwrap());
+    }
+    let range = start.as_usize()..end.as_usize();
     let pages = RefCell::new(Vec::new());
     let collect = |level: usize, _index: usize, vaddr: VirtAddr, _entry: &_| {
         if level == LEAF_LEVEL && range.contains(&vaddr.as_usize()) {
@@ -150,7 +176,7 @@ fn mapped_pages(pt: &PageTable, start: VirtAddr, size: usize) -> Vec<VirtAddr> {
         }
     };
     pt.walk(usize::MAX, Some(&collect), None);
-    pages.into_inner()
+    CandidatePages::Mapped(pages.into_inner().into_iter())
 }
 
 fn alloc_zeroed_frame() -> Option<PhysAddr> {
@@ -163,80 +189,93 @@ fn alloc_zeroed_frame() -> Option<PhysAddr> {
     Some(virt_to_phys(VirtAddr::from(vaddr)))
 }
 
+/// Allocates a frame that starts with `bytes` (at most one page) and is
+/// zero past them.
+fn alloc_frame_with(bytes: &[u8]) -> Option<PhysAddr> {
+    assert!(bytes.len() <= PAGE_SIZE_4K);
+    let vaddr = global_allocator()
+        .alloc_pages(1, PAGE_SIZE_4K, UsageKind::VirtMem)
+        .ok()?;
+    let frame = vaddr as *mut u8;
+    // SAFETY: the allocator returned a page of kernel memory that nothing else
+    // refers to yet, so it cannot overlap `bytes`, and `bytes` fits in it.
+    unsafe {
+        core::ptr::copy_nonoverlapping(bytes.as_ptr(), frame, bytes.len());
+        core::ptr::write_bytes(frame.add(bytes.len()), 0, PAGE_SIZE_4K - bytes.len());
+    }
+    Some(virt_to_phys(VirtAddr::from(vaddr)))
+}
+
 fn dealloc_frame(frame: PhysAddr) {
     global_allocator().dealloc_pages(phys_to_virt(frame).as_usize(), 1, UsageKind::VirtMem);
 }
 
-impl MappingBackend for Backend {
-    type Addr = VirtAddr;
-    type Flags = MappingFlags;
-    type PageTable = PageTable;
-
-    /// Maps `[start, start + size)`. When a populated mapping runs out of
-    /// frames, the pages mapped so far are unmapped and freed again: the
-    /// caller adds no area on failure, so nothing else would free them.
-    fn map(&self, start: VirtAddr, size: usize, prot: MappingFlags, pt: &mut PageTable) -> bool {
-        if !self.populate {
-            // Lazy pages get their frame in `AddrSpace::populate_page`.
-            return true;
+/// Removes the pages of `[start, end)` from the page table and frees their
+/// frames, for an area with backend `backend`.
+fn unmap_pages(edit: &mut PageTableEdit, backend: &Backend, start: VirtAddr, end: VirtAddr) {
+    for vaddr in candidate_pages(edit.page_table(), start, end) {
+        if let Ok((frame, _, _)) = edit.unmap(vaddr) {
+            release_frame(backend, frame);
         }
-        let mut cursor = pt.cursor();
-        for vaddr in PageIter4K::new(start, start + size).unwrap() {
-            let Some(frame) = alloc_zeroed_frame() else {
-                drop(cursor);
-                self.unmap(start, vaddr - start, pt);
-                return false;
-            };
-            if cursor
-                .map(vaddr, frame, PageSize::Size4K, pte_flags(prot))
-                .is_err()
-            {
-                dealloc_frame(frame);
-                drop(cursor);
-                self.unmap(start, vaddr - start, pt);
-                return false;
-            }
-            if self.shared {
-                share_frame(frame);
-            }
-        }
-        true
     }
+}
 
-    fn unmap(&self, start: VirtAddr, size: usize, pt: &mut PageTable) -> bool {
-        let pages = mapped_pages(pt, start, size);
-        let mut cursor = pt.cursor();
-        for vaddr in pages {
-            if let Ok((frame, _, _)) = cursor.unmap(vaddr) {
-                release_frame(self, frame);
+/// Sets the page-table flags of protection `prot` on the pages of
+/// `[start, end)` that have a frame. Pages not allocated yet get them when
+/// they are populated.
+fn protect_pages(edit: &mut PageTableEdit, start: VirtAddr, end: VirtAddr, prot: MappingFlags) {
+    for vaddr in candidate_pages(edit.page_table(), start, end) {
+        let _ = edit.protect(vaddr, pte_flags(prot));
+    }
+}
+
+/// Allocates and maps a frame for every page of `[start, end)`. When the
+/// frames run out, the pages mapped so far are unmapped and freed again,
+/// because the caller adds no area on failure, so nothing else would free
+/// them.
+fn populate_pages(pt: &mut PageTable, backend: &Backend, start: VirtAddr, end: VirtAddr, prot: MappingFlags) -> Result<(), LinuxError> {
+    let mut edit = PageTableEdit::new(pt);
+    for vaddr in PageIter4K::new(start, end).unwrap() {
+        let mapped = match alloc_zeroed_frame() {
+            Some(frame) => {
+                let mapped = edit.map_new(vaddr, frame, pte_flags(prot)).is_ok();
+                if !mapped {
+                    dealloc_frame(frame);
+                } else if backend.shared {
+                    share_frame(frame);
+                }
+                mapped
             }
+            None => false,
+        };
+        if !mapped {
+            unmap_pages(&mut edit, backend, start, vaddr);
+            return Err(LinuxError::ENOMEM);
         }
-        true
     }
+    Ok(())
+}
 
-    fn protect(&self, start: VirtAddr, size: usize, prot: MappingFlags, pt: &mut PageTable) -> bool {
-        let pages = mapped_pages(pt, start, size);
-        let mut cursor = pt.cursor();
-        for vaddr in pages {
-            // Pages not allocated yet get the new flags when they are populated.
-            let _ = cursor.protect(vaddr, pte_flags(prot));
-        }
-        true
-    }
+/// One mapping of the address space: the pages from its start (the key in
+/// `AddrSpace::areas`) up to `end`, with the same protection and backend.
+struct Area {
+    end: VirtAddr,
+    prot: MappingFlags,
+    backend: Backend,
 }
 
 /// The address space of one process.
 pub struct AddrSpace {
-    areas: MemorySet<Backend>,
+    /// The mappings by start address. They never overlap, and adjacent ones
+    /// are not merged.
+    areas: BTreeMap<VirtAddr, Area>,
+    /// The ranges no area covers.
+    free: FreeSpace,
     pt: PageTable,
 }
 
-fn map_err(err: memory_set::MappingError) -> LinuxError {
-    match err {
-        memory_set::MappingError::InvalidParam => LinuxError::EINVAL,
-        memory_set::MappingError::AlreadyExists => LinuxError::EEXIST,
-        memory_set::MappingError::BadState => LinuxError::ENOMEM,
-    }
+fn new_free_space() -> FreeSpace {
+    FreeSpace::new(USER_ADDR_MIN, MMAP_BASE, USER_ADDR_END)
 }
 
 fn check_range(start: VirtAddr, size: usize) -> Result<(), LinuxError> {
@@ -254,7 +293,8 @@ impl AddrSpace {
     /// Creates an empty address space with its own page-table root.
     pub fn new() -> Result<Self, LinuxError> {
         Ok(Self {
-            areas: MemorySet::new(),
+            areas: BTreeMap::new(),
+            free: new_free_space(),
             pt: PageTable::try_new().map_err(|_| LinuxError::ENOMEM)?,
         })
     }
@@ -262,6 +302,33 @@ impl AddrSpace {
     /// Returns the physical address of the page-table root (for TTBR0_EL1).
     pub fn page_table_root(&self) -> PhysAddr {
         self.pt.root_paddr()
+    }
+
+    /// Returns the area containing `vaddr`, with its start.
+    fn area_at(&self, vaddr: VirtAddr) -> Option<(VirtAddr, &Area)> {
+        self.areas
+            .range(..=vaddr)
+            .next_back()
+            .filter(|(_, area)| area.end > vaddr)
+            .map(|(&start, area)| (start, area))
+    }
+
+    /// Splits the area that contains `addr` past its start into two areas
+    /// that meet at `addr`.
+    fn split_at(&mut self, addr: VirtAddr) {
+        let Some((_, area)) = self.areas.range_mut(..addr).next_back() else {
+            return;
+        };
+        if area.end <= addr {
+            return;
+        }
+        let right = Area {
+            end: area.end,
+            prot: area.prot,
+            backend: area.backend.clone(),
+        };
+        area.end = addr;
+        self.areas.insert(addr, right);
     }
 
     /// Maps `[start, start + size)` with protection `prot`. An existing mapping
@@ -288,14 +355,35 @@ impl AddrSpace {
         replace: bool,
     ) -> Result<(), LinuxError> {
         check_range(start, size)?;
-        let area = MemoryArea::new(start, size, prot, backend);
-        self.areas.map(area, &mut self.pt, replace).map_err(map_err)
+        if self.overlaps(start, size) {
+            if !replace {
+                return Err(LinuxError::EEXIST);
+            }
+            self.unmap(start, size)?;
+        }
+        let end = start + size;
+        if backend.populate {
+            populate_pages(&mut self.pt, &backend, start, end, prot)?;
+        }
+        self.areas.insert(start, Area { end, prot, backend });
+        self.free.reserve(start.as_usize(), end.as_usize());
+        Ok(())
     }
 
     /// Removes every mapping in `[start, start + size)`; holes are allowed.
     pub fn unmap(&mut self, start: VirtAddr, size: usize) -> Result<(), LinuxError> {
         check_range(start, size)?;
-        self.areas.unmap(start, size, &mut self.pt).map_err(map_err)
+        let end = start + size;
+        self.split_at(start);
+        self.split_at(end);
+        let mut edit = PageTableEdit::new(&mut self.pt);
+        while let Some(area_start) = self.areas.range(start..end).next().map(|(&s, _)| s) {
+            let area = self.areas.remove(&area_start).unwrap();
+            unmap_pages(&mut edit, &area.backend, area_start, area.end);
+        }
+        drop(edit);
+        self.free.release(start.as_usize(), end.as_usize());
+        Ok(())
     }
 
     /// Changes the protection of the mapped pages in `[start, start + size)`.
@@ -305,28 +393,44 @@ impl AddrSpace {
         if !self.is_fully_mapped(start, size) {
             return Err(LinuxError::ENOMEM);
         }
-        self.areas
-            .protect(start, size, |_| Some(prot), &mut self.pt)
-            .map_err(map_err)
+        let end = start + size;
+        self.split_at(start);
+        self.split_at(end);
+        let mut edit = PageTableEdit::new(&mut self.pt);
+        for (&area_start, area) in self.areas.range_mut(start..end) {
+            if area.prot != prot {
+                area.prot = prot;
+                protect_pages(&mut edit, area_start, area.end, prot);
+            }
+        }
+        Ok(())
     }
 
     /// Returns whether every page of `[start, start + size)` belongs to an area.
     pub fn is_fully_mapped(&self, start: VirtAddr, size: usize) -> bool {
+        self.is_covered_by(start, size, |_| true)
+    }
+
+    /// Returns whether the areas that overlap `[start, start + size)` cover it
+    /// without holes and all satisfy `accept`.
+    fn is_covered_by(&self, start: VirtAddr, size: usize, accept: impl Fn(&Area) -> bool) -> bool {
         let end = start + size;
-        let mut next = start;
-        for area in self.areas.iter() {
-            if area.end() <= next {
-                continue;
-            }
-            if area.start() > next {
-                return false;
-            }
-            next = area.end();
-            if next >= end {
-                return true;
+        let Some((_, first)) = self.area_at(start) else {
+            return false;
+        };
+        if !accept(first) {
+            return false;
+        }
+        // Areas do not overlap, so the next one must start where the last
+        // one ended.
+        let mut next = first.end;
+        while next < end {
+            match self.areas.get(&next) {
+                Some(area) if accept(area) => next = area.end,
+                _ => return false,
             }
         }
-        next >= end
+        true
     }
 
     /// Returns whether `[start, start + size)` is mapped without holes by
@@ -337,51 +441,45 @@ impl AddrSpace {
         let Some(shared) = self.area_backend(start).map(|backend| backend.shared) else {
             return false;
         };
-        let range = VirtAddrRange::from_start_size(start, size);
-        let uniform = self
-            .areas
-            .iter()
-            .filter(|area| area.va_range().overlaps(range))
-            .all(|area| area.flags() == prot && area.backend().shared == shared);
-        uniform && self.is_fully_mapped(start, size)
+        self.is_covered_by(start, size, |area| area.prot == prot && area.backend.shared == shared)
     }
 
     /// Returns the area containing `vaddr`: its range and protection.
     pub fn find_area(&self, vaddr: VirtAddr) -> Option<(VirtAddrRange, MappingFlags)> {
-        self.areas
-            .find(vaddr)
-            .map(|area| (area.va_range(), area.flags()))
+        self.area_at(vaddr)
+            .map(|(start, area)| (VirtAddrRange::new(start, area.end), area.prot))
     }
 
     /// Returns the backend of the area containing `vaddr`.
     pub fn area_backend(&self, vaddr: VirtAddr) -> Option<Backend> {
-        self.areas.find(vaddr).map(|area| area.backend().clone())
+        self.area_at(vaddr).map(|(_, area)| area.backend.clone())
     }
 
     /// Returns whether any area overlaps `[start, start + size)`.
     pub fn overlaps(&self, start: VirtAddr, size: usize) -> bool {
+        let end = start + size;
+        // The area with the highest start below `end` is the only candidate
+        // that can reach past `start`.
         self.areas
-            .overlaps(VirtAddrRange::from_start_size(start, size))
+            .range(..end)
+            .next_back()
+            .is_some_and(|(_, area)| area.end > start)
     }
 
-    /// Finds a free page-aligned range of `size` bytes at or above `hint`,
-    /// falling back to a search from `USER_ADDR_MIN`.
-    pub fn find_free_area(&self, hint: VirtAddr, size: usize) -> Option<VirtAddr> {
-        let limit = VirtAddrRange::new(VirtAddr::from(USER_ADDR_MIN), VirtAddr::from(USER_ADDR_END));
-        self.areas
-            .find_free_area(hint, size, limit, PAGE_SIZE_4K)
-            .or_else(|| {
-                self.areas
-                    .find_free_area(VirtAddr::from(USER_ADDR_MIN), size, limit, PAGE_SIZE_4K)
-            })
+    /// Finds a free page-aligned range of `size` bytes: the shortest free
+    /// range that fits at or above `MMAP_BASE`, else one below it. Returns
+    /// `None` only when no free range of `size` bytes exists in
+    /// `[USER_ADDR_MIN, USER_ADDR_END)`.
+    pub fn find_free_area(&self, size: usize) -> Option<VirtAddr> {
+        self.free.find(size).map(VirtAddr::from)
     }
 
     /// Makes sure the page containing `vaddr` has a frame, and returns the
     /// frame's physical address. Fails with `EFAULT` when no area contains
     /// `vaddr` or the area does not allow `access`.
     pub fn populate_page(&mut self, vaddr: VirtAddr, access: MappingFlags) -> Result<PhysAddr, LinuxError> {
-        let (prot, shared) = match self.areas.find(vaddr) {
-            Some(area) => (area.flags(), area.backend().shared),
+        let (prot, shared) = match self.area_at(vaddr) {
+            Some((_, area)) => (area.prot, area.backend.shared),
             None => return Err(LinuxError::EFAULT),
         };
         if !prot_allows(prot, access) {
@@ -392,13 +490,11 @@ impl AddrSpace {
             return Ok(paddr);
         }
         let frame = alloc_zeroed_frame().ok_or(LinuxError::ENOMEM)?;
-        let mut cursor = self.pt.cursor();
         // A PROT_NONE page that was never touched has no entry yet either.
-        if cursor
-            .map(page, frame, PageSize::Size4K, pte_flags(prot))
+        if PageTableEdit::new(&mut self.pt)
+            .map_new(page, frame, pte_flags(prot))
             .is_err()
         {
-            drop(cursor);
             dealloc_frame(frame);
             return Err(LinuxError::ENOMEM);
         }
@@ -429,15 +525,14 @@ impl AddrSpace {
         if !self.is_fully_mapped(start, size) {
             return Err(LinuxError::ENOMEM);
         }
-        for vaddr in mapped_pages(&self.pt, start, size) {
-            let Some(backend) = self.area_backend(vaddr) else {
-                continue;
-            };
-            if let Ok((frame, _, _)) = self.pt.cursor().unmap(vaddr) {
-                // NOTE: a page of a shared area is dropped from this process
-                // only; the data is gone once no process maps it.
-                release_frame(&backend, frame);
-            }
+        let end = start + size;
+        let mut edit = PageTableEdit::new(&mut self.pt);
+        // The area holding `start` may begin below it.
+        let first = self.areas.range(..=start).next_back().map(|(&s, _)| s);
+        for (&area_start, area) in self.areas.range(first.unwrap_or(start)..end) {
+            // NOTE: a page of a shared area is dropped from this process
+            // only; the data is gone once no process maps it.
+            unmap_pages(&mut edit, &area.backend, area_start.max(start), area.end.min(end));
         }
         Ok(())
     }
@@ -465,24 +560,21 @@ impl AddrSpace {
         self.map_with(new, new_size, prot, backend, false)?;
         let moved = old_size.min(new_size);
         {
-            let pages = mapped_pages(&self.pt, old, moved);
-            let mut cursor = self.pt.cursor();
-            for page in pages {
+            let mut edit = PageTableEdit::new(&mut self.pt);
+            for page in candidate_pages(edit.page_table(), old, old + moved) {
                 let offset = page - old;
-                let Ok((frame, flags, _)) = cursor.unmap(page) else {
+                let Ok((frame, flags, _)) = edit.unmap(page) else {
                     continue;
                 };
-                if cursor
-                    .map(new + offset, frame, PageSize::Size4K, flags)
-                    .is_err()
-                {
+                // The new area was free, so its pages have no entries.
+                if edit.map_new(new + offset, frame, flags).is_err() {
                     dealloc_frame(frame);
                 }
             }
         }
         // The moved pages are no longer in the page table, so this frees
         // only the frames of pages past `new_size`.
-        self.areas.unmap(old, old_size, &mut self.pt).map_err(map_err)
+        self.unmap(old, old_size)
     }
 
     /// Applies `f` to each page-sized piece of `[addr, addr + len)`, with the
@@ -506,8 +598,8 @@ impl AddrSpace {
         // Check the whole range before changing anything.
         let mut page = VirtAddr::from(addr).align_down_4k();
         while page.as_usize() < end {
-            match self.areas.find(page) {
-                Some(area) if prot_allows(area.flags(), access) => {}
+            match self.area_at(page) {
+                Some((_, area)) if prot_allows(area.prot, access) => {}
                 _ => return Err(LinuxError::EFAULT),
             }
             page += PAGE_SIZE_4K;
@@ -545,13 +637,62 @@ impl AddrSpace {
     }
 
     /// Writes `buf` at `addr` whatever the area's protection (the ELF loader
-    /// fills read-only segments this way).
+    /// and file mmap fill read-only pages this way). A whole page without a
+    /// frame gets a new frame filled with its bytes, which saves zeroing the
+    /// frame first.
     pub fn write_ignoring_prot(&mut self, addr: usize, buf: &[u8]) -> Result<(), LinuxError> {
-        let src = buf.as_ptr();
-        self.for_each_chunk(addr, buf.len(), MappingFlags::empty(), |dst, offset, len| {
-            // SAFETY: as in `read`, with the roles of the buffers swapped.
-            unsafe { core::ptr::copy_nonoverlapping(src.add(offset), dst, len) }
-        })
+        if buf.is_empty() {
+            return Ok(());
+        }
+        let end = addr.checked_add(buf.len()).ok_or(LinuxError::EFAULT)?;
+        if end > USER_ADDR_END {
+            return Err(LinuxError::EFAULT);
+        }
+        // Check the whole range before changing anything.
+        let first_page = VirtAddr::from(addr).align_down_4k();
+        let last_end = VirtAddr::from(end).align_up_4k();
+        if !self.is_fully_mapped(first_page, last_end - first_page) {
+            return Err(LinuxError::EFAULT);
+        }
+        let mut done = 0;
+        while done < buf.len() {
+            let vaddr = VirtAddr::from(addr + done);
+            let in_page = (PAGE_SIZE_4K - vaddr.align_offset_4k()).min(buf.len() - done);
+            let bytes = &buf[done..done + in_page];
+            if in_page < PAGE_SIZE_4K || !self.map_new_page_with(vaddr, bytes)? {
+                let src = bytes.as_ptr();
+                self.for_each_chunk(vaddr.as_usize(), in_page, MappingFlags::empty(), |dst, offset, len| {
+                    // SAFETY: as in `read`, with the roles of the buffers swapped.
+                    unsafe { core::ptr::copy_nonoverlapping(src.add(offset), dst, len) }
+                })?;
+            }
+            done += in_page;
+        }
+        Ok(())
+    }
+
+    /// Maps the page at `page` to a new frame that contains `bytes` (one
+    /// page), when the page has no frame yet. Returns whether it did.
+    fn map_new_page_with(&mut self, page: VirtAddr, bytes: &[u8]) -> Result<bool, LinuxError> {
+        let Some((_, area)) = self.area_at(page) else {
+            return Err(LinuxError::EFAULT);
+        };
+        let (prot, shared) = (area.prot, area.backend.shared);
+        if self.pt.query(page).is_ok() {
+            return Ok(false);
+        }
+        let frame = alloc_frame_with(bytes).ok_or(LinuxError::ENOMEM)?;
+        if PageTableEdit::new(&mut self.pt)
+            .map_new(page, frame, pte_flags(prot))
+            .is_err()
+        {
+            dealloc_frame(frame);
+            return Err(LinuxError::ENOMEM);
+        }
+        if shared {
+            share_frame(frame);
+        }
+        Ok(true)
     }
 
     /// Reads a NUL-terminated string of at most `max` bytes (without the NUL)
@@ -583,7 +724,13 @@ impl AddrSpace {
     /// Removes every mapping and frees its frames; the page-table root stays
     /// (execve and exit).
     pub fn clear(&mut self) {
-        let _ = self.areas.clear(&mut self.pt);
+        let mut edit = PageTableEdit::new(&mut self.pt);
+        for (&start, area) in &self.areas {
+            unmap_pages(&mut edit, &area.backend, start, area.end);
+        }
+        drop(edit);
+        self.areas.clear();
+        self.free = new_free_space();
     }
 
     /// Creates a copy of this address space for fork: the same areas, with
@@ -599,30 +746,31 @@ impl AddrSpace {
         let shared_pages: Vec<VirtAddr> = self
             .areas
             .iter()
-            .filter(|area| area.backend().shared)
-            .flat_map(|area| PageIter4K::new(area.start(), area.end()).unwrap())
+            .filter(|(_, area)| area.backend.shared)
+            .flat_map(|(&start, area)| PageIter4K::new(start, area.end).unwrap())
             .collect();
         for page in shared_pages {
             self.populate_page(page, MappingFlags::empty())?;
         }
         let mut child = AddrSpace::new()?;
-        for area in self.areas.iter() {
-            let shared = area.backend().shared;
+        for (&start, area) in &self.areas {
+            let shared = area.backend.shared;
             let backend = Backend {
                 populate: false,
                 shared,
             };
-            child.map_with(area.start(), area.size(), area.flags(), backend, false)?;
-            let pages = mapped_pages(&self.pt, area.start(), area.size());
-            let mut cursor = child.pt.cursor();
-            for vaddr in pages {
+            child.map_with(start, area.end - start, area.prot, backend, false)?;
+            // The child's page table is not in use yet, and all its entries
+            // are new.
+            let mut edit = PageTableEdit::new(&mut child.pt);
+            for vaddr in candidate_pages(&self.pt, start, area.end) {
                 let Ok((paddr, flags, _)) = self.pt.query(vaddr) else {
                     continue;
                 };
                 if shared {
                     // Both processes map the same frame.
                     let frame = paddr.align_down_4k();
-                    if cursor.map(vaddr, frame, PageSize::Size4K, flags).is_err() {
+                    if edit.map_new(vaddr, frame, flags).is_err() {
                         return Err(LinuxError::ENOMEM);
                     }
                     share_frame(frame);
@@ -639,7 +787,7 @@ impl AddrSpace {
                         PAGE_SIZE_4K,
                     )
                 };
-                if cursor.map(vaddr, frame, PageSize::Size4K, flags).is_err() {
+                if edit.map_new(vaddr, frame, flags).is_err() {
                     dealloc_frame(frame);
                     return Err(LinuxError::ENOMEM);
                 }
@@ -651,6 +799,6 @@ impl AddrSpace {
 
 impl Drop for AddrSpace {
     fn drop(&mut self) {
-        let _ = self.areas.clear(&mut self.pt);
+        self.clear();
     }
 }

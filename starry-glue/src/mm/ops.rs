@@ -8,7 +8,7 @@ use axhal::paging::MappingFlags;
 use memory_addr::{MemoryAddr, PAGE_SIZE_4K, VirtAddr};
 use syscall_abi::{MmapFlags, MmapProt, MremapFlags};
 
-use super::aspace::{Backend, MMAP_BASE, USER_ADDR_END, USER_ADDR_MIN};
+use super::aspace::{Backend, USER_ADDR_END, USER_ADDR_MIN};
 use crate::process::Process;
 
 type SysResult<T = ()> = Result<T, LinuxError>;
@@ -147,7 +147,7 @@ pub fn mmap(
             hint
         } else {
             aspace
-                .find_free_area(VirtAddr::from(MMAP_BASE), len)
+                .find_free_area(len)
                 .ok_or(LinuxError::ENOMEM)?
                 .as_usize()
         }
@@ -157,16 +157,17 @@ pub fn mmap(
     // NOTE: a MAP_SHARED mapping is shared with the children fork creates,
     // but not with other mappings of the same file, and writes to it do not
     // reach the file.
-    let populate = file.is_some();
-    // A file mapping is populated at once. One larger than the free memory
-    // cannot be, and trying would take every frame before it failed.
-    if populate && len > free_memory() {
+    // The pages of a file mapping get the file's bytes at once, each in a
+    // new frame, and the pages past the end of the file get a zeroed frame
+    // on first access. A file mapping larger than the free memory is
+    // rejected, because filling it would take every frame before it failed.
+    if file.is_some() && len > free_memory() {
         return Err(LinuxError::ENOMEM);
     }
     let backend = if map_type == MmapFlags::PRIVATE {
-        Backend::new(populate)
+        Backend::new(false)
     } else {
-        Backend::shared(populate)
+        Backend::shared(false)
     };
     aspace.map_with(VirtAddr::from(start), len, area_flags, backend, true)?;
     if let Some(file) = file {
@@ -327,7 +328,7 @@ pub fn mremap(
         return Err(LinuxError::ENOMEM);
     }
     let target = aspace
-        .find_free_area(VirtAddr::from(MMAP_BASE), new_size)
+        .find_free_area(new_size)
         .ok_or(LinuxError::ENOMEM)?;
     aspace.move_pages(old, old_size, target, new_size, prot)?;
     Ok(target.as_usize())

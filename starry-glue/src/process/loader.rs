@@ -14,7 +14,7 @@ use xmas_elf::{
 };
 
 use super::stack::{at, build_initial_stack};
-use crate::mm::aspace::{AddrSpace, MMAP_BASE};
+use crate::mm::aspace::AddrSpace;
 
 /// Where a position-independent main program (ET_DYN) is loaded, as Linux's
 /// `ELF_ET_DYN_BASE` for 48-bit arm64 (two thirds of the address space).
@@ -226,7 +226,7 @@ pub fn load_program(
         }
         let (start, end) = interp.span()?;
         let base = aspace
-            .find_free_area(VirtAddr::from(MMAP_BASE), end - start)
+            .find_free_area(end - start)
             .ok_or(LinuxError::ENOMEM)?
             .as_usize();
         let interp_bias = base - start;
