@@ -35,6 +35,9 @@ pub const USER_ADDR_MIN: usize = 0x1_0000;
 /// The lowest address of the zone where mmap places a mapping that gets no
 /// usable hint, while that zone has room (see `FreeSpace`).
 pub const MMAP_BASE: usize = 0x7f00_0000_0000;
+/// The top of the main thread's stack. mmap places no mapping above it on
+/// its own, as Linux places none above the stack; MAP_FIXED may.
+pub const USER_STACK_TOP: usize = 0xffff_ffff_0000;
 
 /// The backend of a memory area. A private area owns its frames; a shared
 /// area (MAP_SHARED) shares them with the copies fork makes, counting the
@@ -275,7 +278,7 @@ pub struct AddrSpace {
 }
 
 fn new_free_space() -> FreeSpace {
-    FreeSpace::new(USER_ADDR_MIN, MMAP_BASE, USER_ADDR_END)
+    FreeSpace::new(USER_ADDR_MIN, MMAP_BASE, USER_STACK_TOP)
 }
 
 fn check_range(start: VirtAddr, size: usize) -> Result<(), LinuxError> {
@@ -469,7 +472,7 @@ impl AddrSpace {
     /// Finds a free page-aligned range of `size` bytes: the shortest free
     /// range that fits at or above `MMAP_BASE`, else one below it. Returns
     /// `None` only when no free range of `size` bytes exists in
-    /// `[USER_ADDR_MIN, USER_ADDR_END)`.
+    /// `[USER_ADDR_MIN, USER_STACK_TOP)`.
     pub fn find_free_area(&self, size: usize) -> Option<VirtAddr> {
         self.free.find(size).map(VirtAddr::from)
     }

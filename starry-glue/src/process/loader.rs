@@ -19,8 +19,7 @@ use crate::mm::aspace::AddrSpace;
 /// Where a position-independent main program (ET_DYN) is loaded, as Linux's
 /// `ELF_ET_DYN_BASE` for 48-bit arm64 (two thirds of the address space).
 pub const ET_DYN_BASE: usize = 0xaaaa_aaaa_0000;
-/// The top of the main thread's stack.
-pub const USER_STACK_TOP: usize = 0xffff_ffff_0000;
+pub use crate::mm::aspace::USER_STACK_TOP;
 /// The size of the main thread's stack area (RLIMIT_STACK's default).
 pub const USER_STACK_SIZE: usize = 8 << 20;
 
