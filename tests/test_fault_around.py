@@ -1,5 +1,5 @@
 """Write faults in private writable memory map the neighbouring pages too
-(`AddrSpace::fault_around`), without changing what a program sees."""
+(`AddrSpace::fault_around`), without changing what a program reads back."""
 
 import re
 
