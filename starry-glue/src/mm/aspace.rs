@@ -265,10 +265,14 @@ struct Area {
     end: VirtAddr,
     prot: MappingFlags,
     backend: Backend,
+    /// The page right after the pages of the area's last write fault: a
+    /// write fault there continues a sequential fill (`fault_around`).
+    next_sequential_write: VirtAddr,
 }
 
-/// The window of a write fault in a private writable area whose absent
-/// pages get a frame too (`AddrSpace::fault_around`).
+/// How far past a write fault that continues a sequential fill the absent
+/// pages of a private writable area get a frame too
+/// (`AddrSpace::fault_around`).
 const FAULT_AROUND_BYTES: usize = 64 * 1024;
 /// Fault-around stops when fewer pages than this are free (64 MiB).
 const FAULT_AROUND_MIN_FREE_PAGES: usize = 16 * 1024;
@@ -335,6 +339,7 @@ impl AddrSpace {
             end: area.end,
             prot: area.prot,
             backend: area.backend.clone(),
+            next_sequential_write: area.next_sequential_write,
         };
         area.end = addr;
         self.areas.insert(addr, right);
@@ -374,7 +379,9 @@ impl AddrSpace {
         if backend.populate {
             populate_pages(&mut self.pt, &backend, start, end, prot)?;
         }
-        self.areas.insert(start, Area { end, prot, backend });
+        // No page is 0, so the first write fault never counts as sequential.
+        let next_sequential_write = VirtAddr::from(0);
+        self.areas.insert(start, Area { end, prot, backend, next_sequential_write });
         self.free.reserve(start.as_usize(), end.as_usize());
         Ok(())
     }
@@ -527,47 +534,57 @@ impl AddrSpace {
         if self.populate_page(vaddr, access).is_err() {
             return false;
         }
-        if access.contains(MappingFlags::WRITE) {
-            self.fault_around(page);
+        if !access.contains(MappingFlags::WRITE) {
+            return true;
+        }
+        let next = match self.area_at(page) {
+            Some((_, area)) if area.next_sequential_write == page => self.fault_around(page),
+            _ => page + PAGE_SIZE_4K,
+        };
+        if let Some((_, area)) = self.areas.range_mut(..=page).next_back() {
+            area.next_sequential_write = next;
         }
         true
     }
 
-    /// Gives frames to the other absent pages of the aligned
-    /// `FAULT_AROUND_BYTES` window around `page`, a page that a write fault
-    /// just populated, when its area is private and writable.
+    /// Gives frames to the absent pages of the `FAULT_AROUND_BYTES` that
+    /// start at `page`, a page that a write fault just populated right after
+    /// the previous write fault's pages, when its area is private and
+    /// writable. Returns the address past the pages it covered.
     ///
-    /// A program that writes one page of fresh anonymous memory usually goes
-    /// on to the next ones (a heap, an arena, a growing array), and under
-    /// QEMU each fault costs an exception round trip besides the kernel's
-    /// work. Linux, with transparent huge pages, hands out 2 MiB at once for
-    /// such areas. The window is small so that a sparse access pattern costs
-    /// little memory, and it is skipped when free memory runs low.
-    fn fault_around(&mut self, page: VirtAddr) {
-        let Some((area_start, area)) = self.area_at(page) else {
-            return;
+    /// A program that writes fresh anonymous memory in address order (a
+    /// heap, an arena, a growing array) would otherwise take one fault per
+    /// page, and under QEMU each fault costs an exception round trip besides
+    /// the kernel's work. Linux, with transparent huge pages, hands out
+    /// 2 MiB at once for such areas. Only a second fault in a row starts
+    /// the window, so a program that writes one page of a mapping pays for
+    /// one page, and it is skipped when free memory runs low.
+    fn fault_around(&mut self, page: VirtAddr) -> VirtAddr {
+        let next_page = page + PAGE_SIZE_4K;
+        let Some((_, area)) = self.area_at(page) else {
+            return next_page;
         };
         if area.backend.shared || !area.prot.contains(MappingFlags::WRITE) {
-            return;
+            return next_page;
         }
         if global_allocator().available_pages() < FAULT_AROUND_MIN_FREE_PAGES {
-            return;
+            return next_page;
         }
         let flags = pte_flags(area.prot);
-        let start = page.align_down(FAULT_AROUND_BYTES).max(area_start);
-        let end = (page.align_down(FAULT_AROUND_BYTES) + FAULT_AROUND_BYTES).min(area.end);
+        let end = (page + FAULT_AROUND_BYTES).min(area.end);
         let mut edit = PageTableEdit::new(&mut self.pt);
-        for other in PageIter4K::new(start, end).unwrap() {
-            if other == page || edit.page_table().query(other).is_ok() {
+        for other in PageIter4K::new(next_page, end).unwrap() {
+            if edit.page_table().query(other).is_ok() {
                 continue;
             }
             let Some(frame) = alloc_zeroed_frame() else {
-                return;
+                return other;
             };
             if edit.map_new(other, frame, flags).is_err() {
                 dealloc_frame(frame);
             }
         }
+        end
     }
 
     /// Frees the frames of `[start, start + size)` but keeps the mapping, so
