@@ -2,7 +2,7 @@
 """Profile the kernel while Python runs: where does kernel time go?
 
 Usage: scripts/profile.py [--hz N] [--top N] [--elf ELF] [RUNNER OPTIONS --] [PYTHON ARGS...]
-       scripts/profile.py --log FILE [--elf ELF] [--top N]
+       scripts/profile.py --saved FILE [--elf ELF] [--top N]
 
 Boots the release kernel with `profile=N` (scripts/qemu_run.py --profile),
 passes the guest's output through, and then prints, from the kernel's
@@ -14,9 +14,12 @@ passes the guest's output through, and then prints, from the kernel's
 - the kernel functions with the most samples of their own (the interrupted
   PC) and with the most samples in total (anywhere in the stack).
 
-This script's options come first. Runner options (--disk, --fresh-disk,
---kernel, --timeout, ...) follow, before a `--`, as for `just qemu-aarch64`. With --log, an earlier run's saved output is read
-instead of booting. See docs/benchmarks.md, section "Kernel profile".
+This script's options and the runner options (--disk, --fresh-disk,
+--kernel, --log LEVEL, --timeout, ...) go before a `--`, in any order, as
+for `just qemu-aarch64`. Without a `--`, only leading options are this
+script's, and the rest goes to Python. With --saved, an earlier run's
+output (`scripts/qemu_run.py --profile N`) is read instead of booting. See
+docs/benchmarks.md, section "Kernel profile".
 
 The timer interrupt takes the samples, so time with interrupts masked is
 counted at the instruction that unmasks them. The exception entry of a
@@ -144,18 +147,31 @@ def report(profile: Profile, symbols: Symbols, top: int) -> int:
     return 0
 
 
-OWN_OPTIONS = ("--hz", "--top", "--log", "--elf")
+OWN_OPTIONS = ("--hz", "--top", "--saved", "--elf")
+
+
+def is_own(item: str) -> bool:
+    return item in ("-h", "--help") or item.split("=")[0] in OWN_OPTIONS
 
 
 def split_own_options(argv: list[str]) -> tuple[list[str], list[str]]:
-    """Split off this script's options (each with its value) from the front
-    of argv; the rest goes to qemu_run.py as it is."""
-    own = []
-    while argv and (argv[0] in ("-h", "--help") or argv[0].split("=")[0] in OWN_OPTIONS):
-        takes_value = argv[0] in OWN_OPTIONS
-        own += argv[:2] if takes_value else argv[:1]
-        argv = argv[2:] if takes_value else argv[1:]
-    return own, argv
+    """Split off this script's options (each with its value): all of them
+    before a `--`, or the leading ones when there is none. The rest goes to
+    qemu_run.py as it is."""
+    own: list[str] = []
+    rest: list[str] = []
+    cut = argv.index("--") if "--" in argv else None
+    index = 0
+    while index < len(argv):
+        item = argv[index]
+        if (cut is None and rest) or (cut is not None and index >= cut) or not is_own(item):
+            rest.append(item)
+            index += 1
+            continue
+        takes_value = item in OWN_OPTIONS
+        own += argv[index:index + 2] if takes_value else [item]
+        index += 2 if takes_value else 1
+    return own, rest
 
 
 def kernel_elf(runner_options: list[str]) -> Path:
@@ -173,23 +189,31 @@ def main() -> int:
     own, rest = split_own_options(sys.argv[1:])
     parser = argparse.ArgumentParser(
         prog="profile.py", description="Profile the kernel while Python runs.",
-        usage="%(prog)s [--hz N] [--top N] [runner options --] [python arguments...]",
+        usage="%(prog)s [--hz N] [--top N] [--elf ELF] [--saved FILE] "
+              "[runner options --] [python arguments...]",
         allow_abbrev=False)
     parser.add_argument("--hz", type=int, default=DEFAULT_HZ,
                         help=f"samples per second, 1 to 100000 (default {DEFAULT_HZ})")
     parser.add_argument("--top", type=int, default=25, help="rows per table (default 25)")
-    parser.add_argument("--log", type=Path, help="read a saved run's output instead of booting")
+    parser.add_argument("--saved", type=Path, metavar="FILE",
+                        help="read a saved run's output instead of booting")
     parser.add_argument("--elf", type=Path,
                         help="the kernel ELF whose symbols name the addresses (default: the "
                              "runner's --kernel without `.bin`, else the release kernel)")
     opts = parser.parse_args(own)
     if not 1 <= opts.hz <= 100_000:
         parser.error(f"--hz {opts.hz}: expected 1 to 100000")
+    if opts.top < 1:
+        parser.error(f"--top {opts.top}: expected 1 or more")
     runner_options, python_args = qemu_run.split_arguments(rest)
     elf = opts.elf or kernel_elf(runner_options)
 
-    if opts.log:
-        lines = opts.log.read_text(encoding="utf-8", errors="replace").splitlines()
+    if opts.saved:
+        try:
+            lines = opts.saved.read_text(encoding="utf-8", errors="replace").splitlines()
+        except OSError as err:
+            print(f"profile: cannot read --saved {opts.saved}: {err.strerror}", file=sys.stderr)
+            return 2
         status = 0
     else:
         cmd = [sys.executable, str(Path(__file__).with_name("qemu_run.py")),
@@ -202,11 +226,16 @@ def main() -> int:
             if "starry-profile:" not in line:
                 sys.stdout.write(line)
         status = proc.wait()
-    if not elf.exists():
-        print(f"profile: kernel ELF {elf} not found; run `just kernel`", file=sys.stderr)
-        return 2
     profile = Profile()
     profile.read(lines)
+    if status != 0 and profile.hz == 0:
+        print(f"profile: the run ended with status {status} before the kernel printed "
+              "its samples", file=sys.stderr)
+        return status
+    if not elf.exists():
+        hint = "" if opts.elf else "; run `just kernel`"
+        print(f"profile: kernel ELF {elf} not found{hint}", file=sys.stderr)
+        return 2
     return report(profile, Symbols(elf), opts.top) or status
 
 

@@ -81,10 +81,22 @@ def parse_runner_options(options: list[str]) -> argparse.Namespace:
                         help="make the kernel print `starry-stats:` lines: a marker at the "
                              "first user instruction, and syscall, page-fault and memory "
                              "counters when init exits")
-    parser.add_argument("--profile", type=int, metavar="HZ",
+    parser.add_argument("--profile", type=profile_rate, metavar="HZ",
                         help="sample the kernel HZ times a second and print `starry-profile:` "
                              "lines at init's exit (`just profile` names the addresses)")
     return parser.parse_args(options)
+
+
+def profile_rate(text: str) -> int:
+    """Parse --profile for argparse: samples per second, 1 to 100000, the
+    range the kernel accepts."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid rate {text!r}: expected a whole number")
+    if not 1 <= value <= 100_000:
+        raise argparse.ArgumentTypeError(f"invalid rate {value}: expected 1 to 100000")
+    return value
 
 
 def positive_int(text: str) -> int:

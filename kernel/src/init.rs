@@ -112,6 +112,7 @@ pub fn run_init(args: BootArgs, mut devices: axdriver::AllDevices) -> ! {
                 .expect("the init task has a kernel stack");
             let context = UspaceContext::new(entry, VirtAddr::from(sp), 0);
             crate::stats::user_entry();
+            crate::profile::start();
             // SAFETY: the task's page table (set below with
             // `set_page_table_root`) maps the program, and `kstack_top` is
             // the top of this task's own kernel stack, unused from here on.

@@ -1,11 +1,12 @@
 //! A sampling profiler of the kernel, switched on by the boot argument
 //! `profile=HZ` (for example `profile=1000`).
 //!
-//! The timer interrupts HZ times a second (`starry_glue::timer`). Each
-//! interrupt that came from user mode counts one user sample. One that came
-//! from the kernel records the interrupted program counter (ELR_EL1) and the
-//! return addresses of the interrupted code's frame records, which the
-//! kernel has because it is built with frame pointers (.cargo/config.toml).
+//! From init's first user instruction on, the timer interrupts HZ times a
+//! second (`starry_glue::timer`). Each interrupt that came from user mode
+//! counts one user sample. One that came from the kernel records the
+//! interrupted program counter (ELR_EL1) and the return addresses of the
+//! interrupted code's frame records, which the kernel has because it is
+//! built with frame pointers (.cargo/config.toml).
 //! At init's exit the kernel prints:
 //!
 //! - `starry-profile: hz=<n> user=<n> kernel=<n> dropped=<n>`;
@@ -52,8 +53,9 @@ static USER_SAMPLES: AtomicU64 = AtomicU64::new(0);
 static DROPPED: AtomicU64 = AtomicU64::new(0);
 static SAMPLES: SpinNoIrq<Vec<Stack>> = SpinNoIrq::new(Vec::new());
 
-/// Reads `profile=HZ` from the command line and starts the sampling timer.
-/// A value that is not a number from 1 to 100000 is reported and ignored.
+/// Reads `profile=HZ` from the command line; `start` then starts the
+/// sampling. A value that is not a number from 1 to 100000 is reported and
+/// ignored.
 pub fn init(cmdline: &str) {
     let Some(value) = cmdline
         .split_ascii_whitespace()
@@ -70,7 +72,16 @@ pub fn init(cmdline: &str) {
     };
     SAMPLES.lock().reserve_exact(MAX_SAMPLES);
     HZ.store(hz, Ordering::Relaxed);
-    starry_glue::timer::set_sample_period(Duration::from_nanos(1_000_000_000 / hz));
+}
+
+/// Starts the sampling timer, when `profile=HZ` asked for it. The kernel
+/// calls it just before init's first user instruction, so the boot and the
+/// loading of init are not sampled.
+pub fn start() {
+    let hz = HZ.load(Ordering::Relaxed);
+    if hz != 0 {
+        starry_glue::timer::set_sample_period(Duration::from_nanos(1_000_000_000 / hz));
+    }
 }
 
 /// Records one sample. Called by the timer interrupt handler when a sample

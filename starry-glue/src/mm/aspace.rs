@@ -507,6 +507,13 @@ impl AddrSpace {
         }
         let frame = alloc_zeroed_frame().ok_or(LinuxError::ENOMEM)?;
         // A PROT_NONE page that was never touched has no entry yet either.
+        self.map_new_frame(page, frame, prot, shared)?;
+        Ok(frame)
+    }
+
+    /// Maps `frame`, which nothing else refers to yet, at `page`, which has
+    /// no entry. On failure the frame is freed.
+    fn map_new_frame(&mut self, page: VirtAddr, frame: PhysAddr, prot: MappingFlags, shared: bool) -> Result<(), LinuxError> {
         if PageTableEdit::new(&mut self.pt)
             .map_new(page, frame, pte_flags(prot))
             .is_err()
@@ -517,7 +524,7 @@ impl AddrSpace {
         if shared {
             share_frame(frame);
         }
-        Ok(frame)
+        Ok(())
     }
 
     /// Serves a page fault at `vaddr` for an access of kind `access`. Returns
@@ -751,16 +758,7 @@ impl AddrSpace {
             return Ok(false);
         }
         let frame = alloc_frame_with(bytes).ok_or(LinuxError::ENOMEM)?;
-        if PageTableEdit::new(&mut self.pt)
-            .map_new(page, frame, pte_flags(prot))
-            .is_err()
-        {
-            dealloc_frame(frame);
-            return Err(LinuxError::ENOMEM);
-        }
-        if shared {
-            share_frame(frame);
-        }
+        self.map_new_frame(page, frame, prot, shared)?;
         Ok(true)
     }
 
