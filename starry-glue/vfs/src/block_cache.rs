@@ -225,65 +225,6 @@ impl<D: BlockDevice> BlockCache<D> {
         blocks.put(block, buffer);
     }
 
-    /// Reads blocks `run` from the device, copies their part of the request
-    /// into `buffer` and caches them.
-    fn read_missing(
-        &mut self,
-        run: Range<u64>,
-        buffer: &mut [u8],
-        sector: SectorId,
-        count: u32,
-    ) -> Ext4Result<()> {
-        let run_sector = SectorId::new(run.start * self.sectors_per_block);
-        let run_count = ((run.end - run.start) * self.sectors_per_block) as u32;
-        let request_start = sector.raw() * self.sector_size as u64;
-        let run_start = run.start * CACHE_BLOCK_SIZE as u64;
-        let run_len = (run.end - run.start) as usize * CACHE_BLOCK_SIZE;
-        let request_len = count as usize * self.sector_size;
-        let request_end_block =
-            (request_start + request_len as u64).div_ceil(CACHE_BLOCK_SIZE as u64);
-
-        // Reads straight into the caller's buffer when the run lies inside
-        // the request, as it does for block-aligned requests.
-        let inside = run_start >= request_start
-            && run_start + run_len as u64 <= request_start + request_len as u64;
-        if inside {
-            let offset = (run_start - request_start) as usize;
-            let data = &mut buffer[offset..offset + run_len];
-            self.device.read(data, run_sector, run_count)?;
-            for (block, block_data) in run.clone().zip(data.chunks_exact(CACHE_BLOCK_SIZE)) {
-                self.insert(block, block_data);
-            }
-        } else {
-            let mut staging = core::mem::take(&mut self.staging);
-            if staging.len() < run_len {
-                staging.resize(run_len, 0);
-            }
-            let result = self
-                .device
-                .read(&mut staging[..run_len], run_sector, run_count);
-            if result.is_ok() {
-                for (block, block_data) in run.clone().zip(staging.chunks_exact(CACHE_BLOCK_SIZE)) {
-                    if block < request_end_block {
-                        let (in_block, in_request) = self.overlap(block, sector, count);
-                        buffer[in_request].copy_from_slice(&block_data[in_block]);
-                    }
-                    self.insert(block, block_data);
-                }
-            }
-            // A buffer larger than the readahead comes from a rare unaligned
-            // request of many blocks, and is not kept.
-            if staging.len() <= self.readahead as usize * CACHE_BLOCK_SIZE {
-                self.staging = staging;
-            }
-            result?;
-        }
-        let ahead = run.end.saturating_sub(request_end_block.max(run.start));
-        BlockCacheStats::add(&self.stats.misses, run.end - run.start - ahead);
-        BlockCacheStats::add(&self.stats.readahead, ahead);
-        Ok(())
-    }
-
     /// Updates the cache after `buffer` was written to `count` sectors from
     /// `sector`: whole blocks are cached, partly written blocks are patched
     /// where they are cached.
@@ -473,7 +414,9 @@ impl<D: BlockDevice> BlockDevice for BlockCache<D> {
                 let limit = block.saturating_add(self.readahead).min(self.device_blocks);
                 run_end = self.missing_run_end(run_end, limit);
             }
-            self.read_missing(block..run_end, buffer, sector, count)?;
+            let request_start = sector.raw() * self.sector_size as u64;
+            let request = &mut buffer[..self.request_len(count)];
+            self.read_missing_bytes(block..run_end, request_start, request)?;
             block = run_end;
         }
         Ok(())
