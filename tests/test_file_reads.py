@@ -1,7 +1,7 @@
 """Reads of ext4 files: contents against Linux across writes, truncates and
 syncs, and the `relatime` access times."""
 
-from conftest import compare_with_linux, e2fsck_clean, run_kernel
+from conftest import ATTEMPT, compare_with_linux, e2fsck_clean, run_kernel
 
 # Prints the length and a SHA-256 prefix of what each read returns. The
 # reader's descriptor stays open across the writes of two other descriptors,
@@ -101,3 +101,32 @@ def test_access_time_follows_relatime(disk):
     assert run.status == 0, run.stdout[-2000:]
     assert "newer atime kept True" in run.lines
     assert "older atime set True" in run.lines
+
+
+SYNC = ATTEMPT + r"""
+import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+
+def syncfs(fd):
+    if libc.syncfs(fd) != 0:
+        raise OSError(ctypes.get_errno(), "syncfs")
+
+with open("sync-check.txt", "wb") as f:
+    f.write(b"x" * 5000)
+attempt("sync", os.sync)
+with open("sync-check.txt", "r+b") as f:
+    f.seek(4096)
+    f.write(b"after")
+    attempt("syncfs", syncfs, f.fileno())
+with open("sync-check.txt", "rb") as f:
+    data = f.read()
+print("read back", len(data), data[4090:4103])
+attempt("syncfs closed fd", syncfs, 999)
+os.unlink("sync-check.txt")
+"""
+
+
+def test_sync_and_syncfs_match_linux(disk):
+    lines = compare_with_linux(SYNC, disk)
+    assert "sync ok" in lines
+    assert "syncfs closed fd EBADF" in lines

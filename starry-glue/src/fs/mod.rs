@@ -506,6 +506,19 @@ impl FsSyscalls for Handler {
         Ok(())
     }
 
+    fn sys_sync(&mut self) -> SysResult<()> {
+        debug!("sync()");
+        // sync(2) reports no error; `sync_all` logs each failed file system.
+        let _ = self.with_fs(|fs| fs.mounts().sync_all());
+        Ok(())
+    }
+
+    fn sys_syncfs(&mut self, fd: Fd) -> SysResult<()> {
+        debug!("syncfs({fd:?})");
+        self.file_of(fd.raw())?.sync()?;
+        Ok(())
+    }
+
     fn sys_fdatasync(&mut self, fd: Fd) -> SysResult<()> {
         debug!("fdatasync({fd:?})");
         self.file_of(fd.raw())?.sync()?;
