@@ -121,6 +121,10 @@ with open("sync-check.txt", "r+b") as f:
 with open("sync-check.txt", "rb") as f:
     data = f.read()
 print("read back", len(data), data[4090:4103])
+r, w = os.pipe()
+attempt("syncfs pipe", syncfs, r)
+os.close(r)
+os.close(w)
 attempt("syncfs closed fd", syncfs, 999)
 os.unlink("sync-check.txt")
 """
@@ -129,4 +133,5 @@ os.unlink("sync-check.txt")
 def test_sync_and_syncfs_match_linux(disk):
     lines = compare_with_linux(SYNC, disk)
     assert "sync ok" in lines
+    assert "syncfs pipe ok" in lines
     assert "syncfs closed fd EBADF" in lines
