@@ -87,27 +87,24 @@ def parse_runner_options(options: list[str]) -> argparse.Namespace:
     return parser.parse_args(options)
 
 
-def profile_rate(text: str) -> int:
-    """Parse --profile for argparse: samples per second, 1 to 100000, the
-    range the kernel accepts."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid rate {text!r}: expected a whole number")
-    if not 1 <= value <= 100_000:
-        raise argparse.ArgumentTypeError(f"invalid rate {value}: expected 1 to 100000")
-    return value
+def int_in_range(kind: str, low: int, high: int):
+    """Return an argparse type that parses a whole number from `low` to
+    `high`; `kind` names the value in error messages."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"invalid {kind} {text!r}: expected a whole number")
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"invalid {kind} {value}: expected {low} to {high}")
+        return value
+    return parse
 
 
-def positive_int(text: str) -> int:
-    """Parse a window dimension for argparse: a whole number from 1 to 65535."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid size {text!r}: expected a whole number")
-    if not 1 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"invalid size {value}: expected 1 to 65535")
-    return value
+# --profile: samples per second, the range the kernel accepts.
+profile_rate = int_in_range("rate", 1, 100_000)
+# --cols and --rows: a window dimension.
+positive_int = int_in_range("size", 1, 65535)
 
 
 def window_size(opts: argparse.Namespace) -> tuple[int | None, int | None]:

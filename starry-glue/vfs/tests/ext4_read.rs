@@ -35,7 +35,7 @@ fn build_tree(tree: &Path) {
     sparse.set_len((1 << 21) + 100).unwrap();
 }
 
-/// The source tree's `sparse.bin`.
+/// Returns the contents of the source tree's `sparse.bin`.
 fn sparse_contents() -> Vec<u8> {
     let mut data = vec![0; (1 << 21) + 100];
     data[..5000].copy_from_slice(&pattern(5000, 4));
