@@ -158,7 +158,7 @@ pub struct Process {
     /// Signals sent to the process while every thread blocked them (index
     /// `n - 1` for signal `n`): the first thread that unblocks or waits for
     /// one takes it.
-    pub shared_pending: Mutex<[Option<super::signal::SigInfo>; NSIG]>,
+    pub shared_pending: super::signal::PendingSignals,
     /// ITIMER_REAL, ITIMER_VIRTUAL and ITIMER_PROF; a fork starts without.
     pub itimers: Mutex<[super::itimer::IntervalTimer; super::itimer::ITIMER_COUNT]>,
 }
@@ -192,7 +192,7 @@ impl Process {
             child_exit: WaitQueue::new(),
             vfork_done: AtomicBool::new(false),
             vfork_wait: WaitQueue::new(),
-            shared_pending: Mutex::new([None; NSIG]),
+            shared_pending: super::signal::PendingSignals::new(),
             itimers: Mutex::new([super::itimer::IntervalTimer::default(); super::itimer::ITIMER_COUNT]),
         })
     }
@@ -221,8 +221,8 @@ pub struct Thread {
     /// The blocked-signal mask (bit `n - 1` for signal `n`).
     pub sigmask: AtomicU64,
     pub altstack: Mutex<AltStack>,
-    /// Pending signals (index `n - 1` for signal `n`) with their siginfo.
-    pub pending: Mutex<[Option<super::signal::SigInfo>; NSIG]>,
+    /// Pending signals with their siginfo.
+    pub pending: super::signal::PendingSignals,
     /// The mask to restore after a wait that installed a temporary mask
     /// (rt_sigsuspend, ppoll, pselect6, epoll_pwait). A signal frame saves it
     /// in place of the temporary one.
@@ -250,7 +250,7 @@ impl Thread {
                 flags: SS_DISABLE,
                 size: 0,
             }),
-            pending: Mutex::new([None; NSIG]),
+            pending: super::signal::PendingSignals::new(),
             saved_sigmask: Mutex::new(None),
             restart: Mutex::new(None),
             sigwait_set: AtomicU64::new(0),
