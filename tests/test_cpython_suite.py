@@ -3,12 +3,13 @@
 
 from conftest import run_kernel
 
-# Signals (handlers, masks, sigwait, interval timers, SA_RESTART) and
-# threads (locks, conditions, events, thread exit).
-SUITE = ["test_signal", "test_threading"]
+# Signals (handlers, masks, sigwait, interval timers, SA_RESTART), threads
+# (locks, conditions, events, thread exit) and memory-mapped files (shared
+# file mappings, flush, resize, files of 2 and 4 GiB).
+SUITE = ["test_signal", "test_threading", "test_mmap"]
 
 
-def test_signal_and_threading_modules_pass(disk):
+def test_cpython_modules_pass(disk):
     run = run_kernel("-m", "test", *SUITE, disk=disk, timeout=900)
     tail = run.stdout[-3000:]
     assert run.status == 0, tail

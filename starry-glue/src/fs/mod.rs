@@ -24,7 +24,7 @@ use syscall_abi::{
 
 use self::convert::{open_flags, path_str};
 use crate::{
-    Handler,
+    Handler, mm,
     process::signal::{self, Restart, SI_USER, SigInfo, send_signal},
     time::wall_clock,
 };
@@ -502,20 +502,26 @@ impl FsSyscalls for Handler {
 
     fn sys_fsync(&mut self, fd: Fd) -> SysResult<()> {
         debug!("fsync({fd:?})");
-        self.file_of(fd.raw())?.sync()?;
-        Ok(())
+        let file = self.file_of(fd.raw())?;
+        mm::ops::write_back_file(self.process(), file.as_ref())?;
+        file.sync()
     }
 
     fn sys_sync(&mut self) -> SysResult<()> {
         debug!("sync()");
         // sync(2) reports no error; `sync_all` logs each failed file system.
+        if let Err(err) = mm::ops::write_back_file_system(self.process(), None) {
+            warn!("sync: writing back the shared file mappings of pid {} failed with {err:?}", self.process().pid);
+        }
         let _ = self.with_fs(|fs| fs.mounts().sync_all());
         Ok(())
     }
 
     fn sys_syncfs(&mut self, fd: Fd) -> SysResult<()> {
         debug!("syncfs({fd:?})");
-        match self.file_of(fd.raw())?.sync() {
+        let file = self.file_of(fd.raw())?;
+        mm::ops::write_back_file_system(self.process(), Some(file.stat()?.dev))?;
+        match file.sync() {
             // A pipe, socket or device has no file system to write back:
             // Linux's syncfs succeeds on them where fsync gives EINVAL.
             Ok(()) | Err(LinuxError::EINVAL) => Ok(()),
@@ -525,8 +531,9 @@ impl FsSyscalls for Handler {
 
     fn sys_fdatasync(&mut self, fd: Fd) -> SysResult<()> {
         debug!("fdatasync({fd:?})");
-        self.file_of(fd.raw())?.sync()?;
-        Ok(())
+        let file = self.file_of(fd.raw())?;
+        mm::ops::write_back_file(self.process(), file.as_ref())?;
+        file.sync()
     }
 
     fn sys_statfs(&mut self, path: UserPath, buf: UserOut<Statfs>) -> SysResult<()> {

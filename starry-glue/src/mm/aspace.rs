@@ -22,9 +22,17 @@ use axhal::{
     paging::{MappingFlags, PageTable},
 };
 use memory_addr::{MemoryAddr, PAGE_SIZE_4K, PageIter4K, PhysAddr, VirtAddr, VirtAddrRange};
-use spin::Mutex;
 
-use super::{free_ranges::FreeSpace, tlb::PageTableEdit};
+use super::{
+    free_ranges::FreeSpace,
+    shared_frames::{mark_dirty, share_frame, unshare_frame},
+    tlb::PageTableEdit,
+};
+
+mod file_pages;
+
+pub use file_pages::FileBacking;
+use file_pages::UnmappedFilePages;
 
 /// The first address past user space (48-bit virtual addresses, as Linux on
 /// aarch64).
@@ -41,12 +49,17 @@ pub const USER_STACK_TOP: usize = 0xffff_ffff_0000;
 
 /// The backend of a memory area. A private area owns its frames; a shared
 /// area (MAP_SHARED) shares them with the copies fork makes, counting the
-/// mappings of each frame in `SHARED_FRAMES`. Frames are allocated at map
-/// time (`populate`) or on the first access.
+/// mappings of each frame in `shared_frames`. Frames are allocated at map
+/// time (`populate`) or on the first access. A shared mapping of a regular
+/// file gets each page from the file on first access, and its dirty pages
+/// go back to the file (`file_pages`).
 #[derive(Clone)]
 pub struct Backend {
     populate: bool,
     shared: bool,
+    /// The file of a shared file mapping, with the file offset of the
+    /// area's first page.
+    file: Option<FileBacking>,
 }
 
 impl Backend {
@@ -54,6 +67,7 @@ impl Backend {
         Self {
             populate,
             shared: false,
+            file: None,
         }
     }
 
@@ -61,52 +75,52 @@ impl Backend {
         Self {
             populate,
             shared: true,
+            file: None,
+        }
+    }
+
+    /// Creates the backend of a MAP_SHARED mapping of a regular file.
+    pub fn shared_file(file: FileBacking) -> Self {
+        Self {
+            populate: false,
+            shared: true,
+            file: Some(file),
         }
     }
 
     /// Returns the same kind of backend, with frames allocated on first access.
-    pub const fn lazy(&self) -> Self {
+    pub fn lazy(&self) -> Self {
         Self {
             populate: false,
-            shared: self.shared,
+            ..self.clone()
         }
     }
-}
 
-/// The number of mappings of each frame of a shared area, by physical
-/// address.
-static SHARED_FRAMES: Mutex<BTreeMap<usize, usize>> = Mutex::new(BTreeMap::new());
-
-fn share_frame(frame: PhysAddr) {
-    *SHARED_FRAMES.lock().entry(frame.as_usize()).or_insert(0) += 1;
-}
-
-/// Drops one mapping of a frame of a shared area, freeing the frame with
-/// its last mapping.
-fn unshare_frame(frame: PhysAddr) {
-    let mut frames = SHARED_FRAMES.lock();
-    let last = match frames.get_mut(&frame.as_usize()) {
-        Some(count) if *count > 1 => {
-            *count -= 1;
-            false
+    /// Returns this backend for an area that starts `bytes` further on, so
+    /// a file mapping's offset moves by `bytes`.
+    pub fn skip(mut self, bytes: usize) -> Self {
+        if let Some(file) = &mut self.file {
+            file.offset += bytes as u64;
         }
-        Some(_) => {
-            frames.remove(&frame.as_usize());
-            true
+        self
+    }
+
+    /// Returns the page-table flags of a page with protection `prot` that
+    /// the process has not written since it was mapped or written back. A
+    /// file mapping's page has no write permission then, so that the first
+    /// write faults and marks the page dirty.
+    fn clean_pte_flags(&self, prot: MappingFlags) -> MappingFlags {
+        if self.file.is_some() {
+            pte_flags(prot) - MappingFlags::WRITE
+        } else {
+            pte_flags(prot)
         }
-        None => true,
-    };
-    drop(frames);
-    if last {
-        dealloc_frame(frame);
     }
 }
 
 /// Frees the frame of an unmapped page of an area with backend `backend`.
 fn release_frame(backend: &Backend, frame: PhysAddr) {
-    if backend.shared {
-        unshare_frame(frame);
-    } else {
+    if !backend.shared || unshare_frame(frame) {
         dealloc_frame(frame);
     }
 }
@@ -182,6 +196,14 @@ fn candidate_pages(pt: &PageTable, start: VirtAddr, end: VirtAddr) -> CandidateP
     CandidatePages::Mapped(pages.into_inner().into_iter())
 }
 
+/// Returns how many pages of `[start, end)` have no frame yet.
+fn absent_pages(pt: &PageTable, start: VirtAddr, end: VirtAddr) -> usize {
+    let present = candidate_pages(pt, start, end)
+        .filter(|&page| pt.query(page).is_ok())
+        .count();
+    (end - start) / PAGE_SIZE_4K - present
+}
+
 fn alloc_zeroed_frame() -> Option<PhysAddr> {
     let vaddr = global_allocator()
         .alloc_pages(1, PAGE_SIZE_4K, UsageKind::VirtMem)
@@ -220,6 +242,23 @@ fn unmap_pages(edit: &mut PageTableEdit, backend: &Backend, start: VirtAddr, end
         if let Ok((frame, _, _)) = edit.unmap(vaddr) {
             release_frame(backend, frame);
         }
+    }
+}
+
+/// Removes the pages of `[start, end)`, in an area with backend `backend`,
+/// from the page table. Their frames are freed, except those of a file
+/// mapping: they go to `file_pages`, to be written back when dirty and
+/// freed after the edit has invalidated their TLB entries.
+fn remove_pages(
+    edit: &mut PageTableEdit,
+    backend: &Backend,
+    start: VirtAddr,
+    end: VirtAddr,
+    file_pages: &mut Vec<UnmappedFilePages>,
+) {
+    match &backend.file {
+        None => unmap_pages(edit, backend, start, end),
+        Some(file) => file_pages.push(UnmappedFilePages::take(edit, file, start, end)),
     }
 }
 
@@ -329,7 +368,7 @@ impl AddrSpace {
     /// Splits the area that contains `addr` past its start into two areas
     /// that meet at `addr`.
     fn split_at(&mut self, addr: VirtAddr) {
-        let Some((_, area)) = self.areas.range_mut(..addr).next_back() else {
+        let Some((&start, area)) = self.areas.range_mut(..addr).next_back() else {
             return;
         };
         if area.end <= addr {
@@ -338,7 +377,7 @@ impl AddrSpace {
         let right = Area {
             end: area.end,
             prot: area.prot,
-            backend: area.backend.clone(),
+            backend: area.backend.clone().skip(addr - start),
             next_sequential_write: area.next_sequential_write,
         };
         area.end = addr;
@@ -393,29 +432,44 @@ impl AddrSpace {
         self.split_at(start);
         self.split_at(end);
         let mut edit = PageTableEdit::new(&mut self.pt);
+        let mut file_pages = Vec::new();
         while let Some(area_start) = self.areas.range(start..end).next().map(|(&s, _)| s) {
             let area = self.areas.remove(&area_start).unwrap();
-            unmap_pages(&mut edit, &area.backend, area_start, area.end);
+            remove_pages(&mut edit, &area.backend, area_start, area.end, &mut file_pages);
         }
         drop(edit);
+        file_pages::finish_unmap(file_pages);
         self.free.release(start.as_usize(), end.as_usize());
         Ok(())
     }
 
     /// Changes the protection of the mapped pages in `[start, start + size)`.
-    /// Fails with `ENOMEM` when part of the range is not mapped, as Linux does.
+    /// Fails with `ENOMEM` when part of the range is not mapped, as Linux
+    /// does, and with `EACCES` when `prot` allows writing to a shared
+    /// mapping of a file that is not open for writing.
     pub fn protect(&mut self, start: VirtAddr, size: usize, prot: MappingFlags) -> Result<(), LinuxError> {
         check_range(start, size)?;
         if !self.is_fully_mapped(start, size) {
             return Err(LinuxError::ENOMEM);
+        }
+        let writes_read_only_file = |area: &Area| {
+            prot.contains(MappingFlags::WRITE) && area.backend.file.as_ref().is_some_and(|file| !file.writable)
+        };
+        if !self.is_covered_by(start, size, |area| !writes_read_only_file(area)) {
+            return Err(LinuxError::EACCES);
         }
         let end = start + size;
         self.split_at(start);
         self.split_at(end);
         let mut edit = PageTableEdit::new(&mut self.pt);
         for (&area_start, area) in self.areas.range_mut(start..end) {
-            if area.prot != prot {
-                area.prot = prot;
+            if area.prot == prot {
+                continue;
+            }
+            area.prot = prot;
+            if area.backend.file.is_some() {
+                file_pages::protect_file_pages(&mut edit, &area.backend, area_start, area.end, prot);
+            } else {
                 protect_pages(&mut edit, area_start, area.end, prot);
             }
         }
@@ -453,11 +507,36 @@ impl AddrSpace {
     /// areas that all have protection `prot` and the same kind of backend.
     /// Adjacent areas like these are what Linux merges into one mapping,
     /// for example after mremap grew a mapping in place.
+    /// Areas of a shared file mapping must also map the file without gaps.
     pub fn is_one_mapping(&self, start: VirtAddr, size: usize, prot: MappingFlags) -> bool {
-        let Some(shared) = self.area_backend(start).map(|backend| backend.shared) else {
+        let end = start + size;
+        let Some((mut area_start, mut area)) = self.area_at(start) else {
             return false;
         };
-        self.is_covered_by(start, size, |area| area.prot == prot && area.backend.shared == shared)
+        let shared = area.backend.shared;
+        loop {
+            if area.prot != prot || area.backend.shared != shared {
+                return false;
+            }
+            if area.end >= end {
+                return true;
+            }
+            // Areas do not overlap, so the next one must start where this
+            // one ends.
+            let Some(next) = self.areas.get(&area.end) else {
+                return false;
+            };
+            let continues = match (&area.backend.file, &next.backend.file) {
+                (None, None) => true,
+                (Some(file), Some(next_file)) => file.continues_with(next_file, area.end - area_start),
+                _ => false,
+            };
+            if !continues {
+                return false;
+            }
+            area_start = area.end;
+            area = next;
+        }
     }
 
     /// Returns the area containing `vaddr`: its range and protection.
@@ -466,9 +545,11 @@ impl AddrSpace {
             .map(|(start, area)| (VirtAddrRange::new(start, area.end), area.prot))
     }
 
-    /// Returns the backend of the area containing `vaddr`.
+    /// Returns the backend of the area containing `vaddr`, as the backend
+    /// of an area that starts at `vaddr`'s page.
     pub fn area_backend(&self, vaddr: VirtAddr) -> Option<Backend> {
-        self.area_at(vaddr).map(|(_, area)| area.backend.clone())
+        self.area_at(vaddr)
+            .map(|(start, area)| area.backend.clone().skip(vaddr.align_down_4k() - start))
     }
 
     /// Returns whether any area overlaps `[start, start + size)`.
@@ -494,8 +575,8 @@ impl AddrSpace {
     /// frame's physical address. Fails with `EFAULT` when no area contains
     /// `vaddr` or the area does not allow `access`.
     pub fn populate_page(&mut self, vaddr: VirtAddr, access: MappingFlags) -> Result<PhysAddr, LinuxError> {
-        let (prot, shared) = match self.area_at(vaddr) {
-            Some((_, area)) => (area.prot, area.backend.shared),
+        let (area_start, prot, shared, file_backed) = match self.area_at(vaddr) {
+            Some((start, area)) => (start, area.prot, area.backend.shared, area.backend.file.is_some()),
             None => return Err(LinuxError::EFAULT),
         };
         if !prot_allows(prot, access) {
@@ -505,17 +586,21 @@ impl AddrSpace {
         if let Ok((paddr, _, _)) = self.pt.query(page) {
             return Ok(paddr);
         }
+        if file_backed {
+            return self.populate_file_page(area_start, page, access);
+        }
         let frame = alloc_zeroed_frame().ok_or(LinuxError::ENOMEM)?;
         // A PROT_NONE page that was never touched has no entry yet either.
-        self.map_new_frame(page, frame, prot, shared)?;
+        self.map_new_frame(page, frame, pte_flags(prot), shared)?;
         Ok(frame)
     }
 
     /// Maps `frame`, which nothing else refers to yet, at `page`, which has
-    /// no entry. On failure the frame is freed.
-    fn map_new_frame(&mut self, page: VirtAddr, frame: PhysAddr, prot: MappingFlags, shared: bool) -> Result<(), LinuxError> {
+    /// no entry, with page-table flags `flags`. On failure the frame is
+    /// freed.
+    fn map_new_frame(&mut self, page: VirtAddr, frame: PhysAddr, flags: MappingFlags, shared: bool) -> Result<(), LinuxError> {
         if PageTableEdit::new(&mut self.pt)
-            .map_new(page, frame, pte_flags(prot))
+            .map_new(page, frame, flags)
             .is_err()
         {
             dealloc_frame(frame);
@@ -535,8 +620,9 @@ impl AddrSpace {
         }
         let page = vaddr.align_down_4k();
         if self.pt.query(page).is_ok() {
-            // The page is present, so this is a permission fault.
-            return false;
+            // The page is present, so this is a permission fault. The first
+            // write to a clean page of a file mapping takes one on purpose.
+            return access.contains(MappingFlags::WRITE) && self.dirty_file_page(page);
         }
         if self.populate_page(vaddr, access).is_err() {
             return false;
@@ -603,13 +689,20 @@ impl AddrSpace {
         }
         let end = start + size;
         let mut edit = PageTableEdit::new(&mut self.pt);
+        let mut file_pages = Vec::new();
         // The area holding `start` may begin below it.
         let first = self.areas.range(..=start).next_back().map(|(&s, _)| s);
         for (&area_start, area) in self.areas.range(first.unwrap_or(start)..end) {
-            // NOTE: a page of a shared area is dropped from this process
-            // only; the data is gone once no process maps it.
-            unmap_pages(&mut edit, &area.backend, area_start.max(start), area.end.min(end));
+            // NOTE: a page of a shared anonymous area is dropped from this
+            // process only, and its data is gone once no process maps it. A
+            // page of a file mapping is written back and read from the file
+            // again on the next access, but it stops being shared with
+            // another process that maps the same frame.
+            let backend = area.backend.clone().skip(start.max(area_start) - area_start);
+            remove_pages(&mut edit, &backend, area_start.max(start), area.end.min(end), &mut file_pages);
         }
+        drop(edit);
+        file_pages::finish_unmap(file_pages);
         Ok(())
     }
 
@@ -673,9 +766,12 @@ impl AddrSpace {
         }
         // Check the whole range before changing anything.
         let mut page = VirtAddr::from(addr).align_down_4k();
+        let mut writes_file_pages = false;
         while page.as_usize() < end {
             match self.area_at(page) {
-                Some((_, area)) if prot_allows(area.prot, access) => {}
+                Some((_, area)) if prot_allows(area.prot, access) => {
+                    writes_file_pages |= area.backend.file.is_some() && access.contains(MappingFlags::WRITE);
+                }
                 _ => return Err(LinuxError::EFAULT),
             }
             page += PAGE_SIZE_4K;
@@ -687,6 +783,11 @@ impl AddrSpace {
             let frame = self.populate_page(vaddr, access)?;
             let kaddr = phys_to_virt(frame.align_down_4k() + vaddr.align_offset_4k());
             f(kaddr.as_mut_ptr(), done, in_page);
+            // The write bypassed the page table, so no fault marked a clean
+            // page of a file mapping dirty.
+            if writes_file_pages && self.area_at(vaddr).is_some_and(|(_, area)| area.backend.file.is_some()) {
+                mark_dirty(frame.align_down_4k());
+            }
             done += in_page;
         }
         Ok(())
@@ -753,12 +854,12 @@ impl AddrSpace {
         let Some((_, area)) = self.area_at(page) else {
             return Err(LinuxError::EFAULT);
         };
-        let (prot, shared) = (area.prot, area.backend.shared);
+        let (flags, shared) = (area.backend.clean_pte_flags(area.prot), area.backend.shared);
         if self.pt.query(page).is_ok() {
             return Ok(false);
         }
         let frame = alloc_frame_with(bytes).ok_or(LinuxError::ENOMEM)?;
-        self.map_new_frame(page, frame, prot, shared)?;
+        self.map_new_frame(page, frame, flags, shared)?;
         Ok(true)
     }
 
@@ -792,10 +893,12 @@ impl AddrSpace {
     /// (execve and exit).
     pub fn clear(&mut self) {
         let mut edit = PageTableEdit::new(&mut self.pt);
+        let mut file_pages = Vec::new();
         for (&start, area) in &self.areas {
-            unmap_pages(&mut edit, &area.backend, start, area.end);
+            remove_pages(&mut edit, &area.backend, start, area.end, &mut file_pages);
         }
         drop(edit);
+        file_pages::finish_unmap(file_pages);
         self.areas.clear();
         self.free = new_free_space();
     }
@@ -810,6 +913,17 @@ impl AddrSpace {
         // NOTE: this takes time and memory in proportion to the size of the
         // shared areas, so a huge lazy MAP_SHARED mapping makes fork slow or
         // fail with ENOMEM, where Linux shares the untouched pages lazily.
+        // Fork fails before it allocates anything when the untouched pages
+        // need more frames than are free.
+        let absent: usize = self
+            .areas
+            .iter()
+            .filter(|(_, area)| area.backend.shared)
+            .map(|(&start, area)| absent_pages(&self.pt, start, area.end))
+            .sum();
+        if absent > global_allocator().available_pages() {
+            return Err(LinuxError::ENOMEM);
+        }
         let shared_pages: Vec<VirtAddr> = self
             .areas
             .iter()
@@ -822,11 +936,10 @@ impl AddrSpace {
         let mut child = AddrSpace::new()?;
         for (&start, area) in &self.areas {
             let shared = area.backend.shared;
-            let backend = Backend {
-                populate: false,
-                shared,
-            };
-            child.map_with(start, area.end - start, area.prot, backend, false)?;
+            // The child's first write to a page of a file mapping faults, so
+            // that the page becomes dirty for the child too.
+            let file_flags = area.backend.clean_pte_flags(area.prot);
+            child.map_with(start, area.end - start, area.prot, area.backend.lazy(), false)?;
             // The child's page table is not in use yet, and all its entries
             // are new.
             let mut edit = PageTableEdit::new(&mut child.pt);
@@ -837,6 +950,7 @@ impl AddrSpace {
                 if shared {
                     // Both processes map the same frame.
                     let frame = paddr.align_down_4k();
+                    let flags = if area.backend.file.is_some() { file_flags } else { flags };
                     if edit.map_new(vaddr, frame, flags).is_err() {
                         return Err(LinuxError::ENOMEM);
                     }

@@ -9,6 +9,8 @@ mod free_ranges;
 #[cfg(target_os = "none")]
 pub mod ops;
 #[cfg(target_os = "none")]
+mod shared_frames;
+#[cfg(target_os = "none")]
 mod syscalls;
 #[cfg(target_os = "none")]
 pub mod tlb;

@@ -1,14 +1,15 @@
-//! The memory syscalls on a process: brk, mmap, munmap, mprotect, mremap and
-//! madvise, with Linux's argument checks.
+//! The memory syscalls on a process: brk, mmap, munmap, mprotect, mremap,
+//! msync and madvise, with Linux's argument checks.
 
 use alloc::vec;
 
 use axerrno::LinuxError;
 use axhal::paging::MappingFlags;
 use memory_addr::{MemoryAddr, PAGE_SIZE_4K, VirtAddr};
-use syscall_abi::{MmapFlags, MmapProt, MremapFlags};
+use starry_vfs::{FileLike, NodeType, OpenFlags};
+use syscall_abi::{MmapFlags, MmapProt, MremapFlags, MsyncFlags};
 
-use super::aspace::{Backend, USER_ADDR_END, USER_ADDR_MIN};
+use super::aspace::{Backend, FileBacking, USER_ADDR_END, USER_ADDR_MIN};
 use crate::process::Process;
 
 type SysResult<T = ()> = Result<T, LinuxError>;
@@ -123,6 +124,9 @@ pub fn mmap(
     if offset.checked_add(len as u64).is_none() {
         return Err(LinuxError::EOVERFLOW);
     }
+    if let Some(file) = &file {
+        check_file_access(file.as_ref(), map_type, prot)?;
+    }
 
     let fixed = flags.intersects(MmapFlags::FIXED | MmapFlags::FIXED_NOREPLACE);
     let mut aspace = process.aspace.lock();
@@ -154,13 +158,27 @@ pub fn mmap(
     };
 
     let area_flags = prot_to_flags(prot);
-    // NOTE: a MAP_SHARED mapping is shared with the children fork creates,
-    // but not with other mappings of the same file, and writes to it do not
-    // reach the file.
-    // The pages of a file mapping get the file's bytes at once, each in a
-    // new frame, and the pages past the end of the file get a zeroed frame
-    // on first access. A file mapping larger than the free memory is
-    // rejected, because filling it would take every frame before it failed.
+    if let Some(file) = &file
+        && map_type != MmapFlags::PRIVATE
+    {
+        let stat = file.stat()?;
+        if stat.node_type() == Some(NodeType::Regular) {
+            // TODO: the pages of a shared file mapping are copies of the
+            // file's bytes, read on first access and written back on msync,
+            // fsync, munmap and exit. Until then read() on the file returns
+            // the old bytes. A page read already keeps its bytes after a
+            // later write() to the file. Two mappings of the file share
+            // their pages only when fork copied one from the other.
+            let backing = FileBacking::new(file.clone(), offset, stat.dev, stat.ino);
+            aspace.map_with(VirtAddr::from(start), len, area_flags, Backend::shared_file(backing), true)?;
+            return Ok(start);
+        }
+    }
+    // A private file mapping, and a shared one of a device, get the file's
+    // bytes at once, each page in a new frame, and the pages past the end
+    // of the file get a zeroed frame on first access. Such a mapping larger
+    // than the free memory is rejected, because filling it would take
+    // every frame before it failed.
     if file.is_some() && len > free_memory() {
         return Err(LinuxError::ENOMEM);
     }
@@ -202,6 +220,24 @@ pub fn mmap(
     Ok(start)
 }
 
+/// Checks that `file` may be mapped with `map_type` and `prot`, as Linux
+/// does. An `O_PATH` descriptor is `EBADF`. A file not open for reading, or
+/// a shared writable mapping of a file not open for writing, is `EACCES`.
+fn check_file_access(file: &dyn FileLike, map_type: MmapFlags, prot: MmapProt) -> SysResult {
+    let flags = file.status_flags();
+    if flags.contains(OpenFlags::O_PATH) {
+        return Err(LinuxError::EBADF);
+    }
+    let shared = map_type != MmapFlags::PRIVATE;
+    if shared && prot.contains(MmapProt::WRITE) && !flags.writable() {
+        return Err(LinuxError::EACCES);
+    }
+    if !flags.readable() {
+        return Err(LinuxError::EACCES);
+    }
+    Ok(())
+}
+
 /// munmap.
 pub fn munmap(process: &Process, addr: usize, len: usize) -> SysResult {
     if !addr.is_multiple_of(PAGE_SIZE_4K) || len == 0 {
@@ -232,6 +268,62 @@ pub fn mprotect(process: &Process, addr: usize, len: usize, prot: MmapProt) -> S
         .aspace
         .lock()
         .protect(VirtAddr::from(addr), len, prot_to_flags(prot))
+}
+
+/// msync: writes the dirty pages of the shared file mappings in the range
+/// back to their files, with every valid `flags`, because read() returns a
+/// mapping's changes only after that (see `mmap`). MS_SYNC also makes the
+/// files durable as fsync does. MS_INVALIDATE changes nothing more, because
+/// Linux only checks that no page is locked, and this kernel has no mlock.
+pub fn msync(process: &Process, addr: usize, len: usize, flags: MsyncFlags) -> SysResult {
+    if !addr.is_multiple_of(PAGE_SIZE_4K) || flags.contains(MsyncFlags::ASYNC | MsyncFlags::SYNC) {
+        return Err(LinuxError::EINVAL);
+    }
+    let len = len.checked_add(PAGE_SIZE_4K - 1).ok_or(LinuxError::ENOMEM)? & !(PAGE_SIZE_4K - 1);
+    if len == 0 {
+        return Ok(());
+    }
+    let end = addr.checked_add(len).ok_or(LinuxError::ENOMEM)?;
+    if addr >= USER_ADDR_END {
+        return Err(LinuxError::ENOMEM);
+    }
+    // Linux stops at the first unmapped page only for MS_SYNC alone.
+    let stop_at_hole = flags == MsyncFlags::SYNC;
+    let mapped_end = end.min(USER_ADDR_END);
+    process.aspace.lock().write_back_range(
+        VirtAddr::from(addr),
+        mapped_end - addr,
+        flags.contains(MsyncFlags::SYNC),
+        stop_at_hole,
+    )?;
+    // No mapping reaches past the user address space.
+    if end > mapped_end {
+        return Err(LinuxError::ENOMEM);
+    }
+    Ok(())
+}
+
+/// Writes the process's dirty pages of shared mappings of `file` back to
+/// the file (fsync and fdatasync). Fails with `EIO` when a write fails. The
+/// pages that other processes changed are written by their own fsync, msync
+/// or exit.
+pub fn write_back_file(process: &Process, file: &dyn FileLike) -> SysResult {
+    let stat = file.stat()?;
+    process
+        .aspace
+        .lock()
+        .write_back_files(|backing| backing.maps_inode(stat.dev, stat.ino))
+}
+
+/// Writes the process's dirty pages of shared mappings of the files on the
+/// file system with device number `dev` back to them (syncfs), or those of
+/// every file when `dev` is `None` (sync). Fails with `EIO` when a write
+/// fails.
+pub fn write_back_file_system(process: &Process, dev: Option<u64>) -> SysResult {
+    process
+        .aspace
+        .lock()
+        .write_back_files(|backing| dev.is_none_or(|dev| backing.is_on_device(dev)))
 }
 
 /// madvise. MADV_DONTNEED drops the pages, so the next access reads zeros
@@ -321,7 +413,7 @@ pub fn mremap(
     let grow = new_size - old_size;
     if grow_start.as_usize() + grow <= USER_ADDR_END && !aspace.overlaps(grow_start, grow) {
         let backend = aspace.area_backend(old).unwrap_or(Backend::new(false));
-        aspace.map_with(grow_start, grow, prot, backend.lazy(), false)?;
+        aspace.map_with(grow_start, grow, prot, backend.lazy().skip(old_size), false)?;
         return Ok(old_addr);
     }
     if !flags.contains(MremapFlags::MAYMOVE) {

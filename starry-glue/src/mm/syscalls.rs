@@ -43,23 +43,7 @@ impl MmSyscalls for Handler {
     }
 
     fn sys_msync(&mut self, addr: usize, length: usize, flags: MsyncFlags) -> SysResult<()> {
-        if !addr.is_multiple_of(memory_addr::PAGE_SIZE_4K)
-            || flags.contains(MsyncFlags::ASYNC | MsyncFlags::SYNC)
-        {
-            return Err(LinuxError::EINVAL);
-        }
-        let len = length.checked_add(memory_addr::PAGE_SIZE_4K - 1).ok_or(LinuxError::ENOMEM)?
-            & !(memory_addr::PAGE_SIZE_4K - 1);
-        if len == 0 {
-            return Ok(());
-        }
-        // Private copies have nothing to write back (MAP_SHARED is treated
-        // as private, see `ops::mmap`).
-        if self.process().aspace.lock().is_fully_mapped(addr.into(), len) {
-            Ok(())
-        } else {
-            Err(LinuxError::ENOMEM)
-        }
+        ops::msync(self.process(), addr, length, flags)
     }
 
     fn sys_madvise(&mut self, addr: usize, length: usize, advice: i32) -> SysResult<()> {
