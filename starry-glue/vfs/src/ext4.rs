@@ -39,6 +39,7 @@ use crate::{
     block_cache::{BlockCache, ByteSource, SharedBlockCache},
     dcache::{DENTRY_CACHE_CAPACITY, Dentry, DentryCache},
     file_map::{FileMap, ReadCache},
+    inode_record::{ChangedInodes, DecodeError, InodeAttrs, InodeReadStats, InodeTable},
     live_nodes::{LiveNodes, RECENT_NODE_CAPACITY},
     node::{FileSystem, NodeId, NodeRef, VfsNode},
     tmpfs::alloc_anonymous_dev,
@@ -239,6 +240,14 @@ struct Ext4Inner {
     /// The block cache under rsext4, for the direct read path, or `None`
     /// when the mount reads every file through rsext4.
     data: Option<Arc<dyn ByteSource>>,
+    /// Inode-table geometry for `stat` from the block cache `data` (see
+    /// [`crate::inode_record`]), or `None` when rsext4 serves every `stat`.
+    inode_table: Option<InodeTable>,
+    /// Inodes that rsext4 may hold newer than the block cache. Every
+    /// operation that drops an entry of `attrs` adds the inode here, with
+    /// the mount lock held.
+    changed: Mutex<ChangedInodes>,
+    inode_reads: InodeReadStats,
     clock: WallClock,
     unmounted: AtomicBool,
 }
@@ -291,6 +300,13 @@ impl Ext4Fs {
                 ext4_errno(error)
             })?;
         let root_ino = mount.root_inode();
+        // After the journal replay of the mount, so that the geometry is
+        // read from recovered blocks.
+        let inode_table = data.as_deref().and_then(InodeTable::load);
+        if data.is_some() && inode_table.is_none() {
+            log::info!("ext4: inode-table layout not decoded, stat goes through rsext4");
+        }
+        let journal = inode_table.as_ref().is_none_or(InodeTable::has_journal);
         let stats = mount.statfs();
         log::info!(
             "ext4: mounted, {} blocks of {} bytes, {} free",
@@ -310,6 +326,9 @@ impl Ext4Fs {
                 attrs: AttrCache::new(ATTR_CACHE_CAPACITY),
                 reads: Mutex::new(ReadCache::default()),
                 data,
+                inode_table,
+                changed: Mutex::new(ChangedInodes::new(journal)),
+                inode_reads: InodeReadStats::default(),
                 clock,
                 unmounted: AtomicBool::new(false),
             }),
@@ -326,6 +345,12 @@ impl Ext4Fs {
     /// Returns the cache of inode attributes, for its counters.
     pub fn attr_cache(&self) -> &AttrCache {
         &self.inner.attrs
+    }
+
+    /// Returns the counters of the `stat` calls that missed the attribute
+    /// cache, by the path that served them.
+    pub fn inode_read_stats(&self) -> &InodeReadStats {
+        &self.inner.inode_reads
     }
 }
 
@@ -389,8 +414,16 @@ impl Ext4Inner {
     /// of the inode or when the change may have failed part way. The caller
     /// holds the mount lock.
     fn inode_changed(&self, ino: InodeNumber) {
-        self.attrs.invalidate(ino.raw());
+        self.attrs_changed(ino);
         self.reads.lock().forget(ino.raw());
+    }
+
+    /// Drops the cached attributes of `ino` and stats it through rsext4
+    /// from now on ([`ChangedInodes`]), after a change of the inode. The
+    /// caller holds the mount lock.
+    fn attrs_changed(&self, ino: InodeNumber) {
+        self.attrs.invalidate(ino.raw());
+        self.changed.lock().insert(ino.raw());
     }
 
     /// Syncs the file system. After a successful sync, rsext4 holds no
@@ -398,6 +431,7 @@ impl Ext4Inner {
     fn sync(&self, mount: &mut MountedExt4) -> VfsResult<()> {
         mount.sync().map_err(ext4_errno)?;
         self.reads.lock().synced();
+        self.changed.lock().synced();
         Ok(())
     }
 
@@ -512,23 +546,67 @@ impl Ext4Node {
 
     /// Builds the `stat` result of the inode `info` of this file system.
     fn stat_of(&self, info: &InodeInfo) -> Stat {
-        let rdev = info.device_number.map_or(0, |number| {
-            crate::devfs::make_dev(number.major(), number.minor())
-        });
-        Stat {
-            dev: self.fs.dev,
-            ino: info.number.as_u64(),
-            mode: u32::from(info.mode),
-            nlink: u32::from(info.links),
+        let attrs = InodeAttrs {
+            mode: info.mode,
+            links: info.links,
             uid: info.uid,
             gid: info.gid,
-            rdev,
             size: info.size,
-            blksize: IO_BLOCK_SIZE,
             blocks: info.blocks,
-            atime: TimeSpec::new(i64::from(info.atime), 0),
-            mtime: TimeSpec::new(i64::from(info.mtime), 0),
-            ctime: TimeSpec::new(i64::from(info.ctime), 0),
+            atime: info.atime,
+            mtime: info.mtime,
+            ctime: info.ctime,
+            device: info
+                .device_number
+                .map(|number| (number.major(), number.minor())),
+        };
+        self.stat_of_attrs(info.number, &attrs)
+    }
+
+    /// Builds the `stat` result of inode `ino` of this file system.
+    fn stat_of_attrs(&self, ino: InodeNumber, attrs: &InodeAttrs) -> Stat {
+        let rdev = attrs
+            .device
+            .map_or(0, |(major, minor)| crate::devfs::make_dev(major, minor));
+        Stat {
+            dev: self.fs.dev,
+            ino: ino.as_u64(),
+            mode: u32::from(attrs.mode),
+            nlink: u32::from(attrs.links),
+            uid: attrs.uid,
+            gid: attrs.gid,
+            rdev,
+            size: attrs.size,
+            blksize: IO_BLOCK_SIZE,
+            blocks: attrs.blocks,
+            atime: TimeSpec::new(i64::from(attrs.atime), 0),
+            mtime: TimeSpec::new(i64::from(attrs.mtime), 0),
+            ctime: TimeSpec::new(i64::from(attrs.ctime), 0),
+        }
+    }
+
+    /// Decodes this inode's `stat` from the block cache (see
+    /// [`crate::inode_record`]). Returns `None` when rsext4 is to serve it:
+    /// the inode changed since the records in the block cache were last
+    /// known current, the mount has no decodable inode table, or the record
+    /// failed to decode. The caller holds the mount lock.
+    fn decoded_stat(&self) -> Option<Stat> {
+        let table = self.fs.inode_table.as_ref()?;
+        let data = self.fs.data.as_deref()?;
+        let raw = self.ino.raw();
+        if self.fs.unmounted.load(Ordering::Acquire) || self.fs.changed.lock().contains(raw) {
+            return None;
+        }
+        match table.read_attrs(data, raw) {
+            Ok(attrs) => Some(self.stat_of_attrs(self.ino, &attrs)),
+            Err(DecodeError::Checksum) => {
+                log::warn!("ext4: inode {raw} has a bad checksum");
+                None
+            }
+            Err(error) => {
+                log::debug!("ext4: inode {raw} not decoded ({error:?})");
+                None
+            }
         }
     }
 
@@ -703,7 +781,7 @@ impl Ext4Node {
         let touched = mount
             .read_inode(self.ino, 0, &mut byte)
             .and_then(|_| mount.inode(self.ino));
-        self.fs.attrs.invalidate(raw);
+        self.fs.attrs_changed(self.ino);
         match touched {
             Ok(info) => map.set_times(&info),
             Err(error) => {
@@ -784,6 +862,12 @@ impl VfsNode for Ext4Node {
             return Ok(stat);
         }
         let mut mount = self.lock();
+        if let Some(stat) = self.decoded_stat() {
+            InodeReadStats::count(&self.fs.inode_reads.decoded);
+            self.fs.attrs.insert(self.ino.raw(), stat);
+            return Ok(stat);
+        }
+        InodeReadStats::count(&self.fs.inode_reads.rsext4);
         let info = mount.inode(self.ino).map_err(ext4_errno)?;
         let stat = self.stat_of(&info);
         self.fs.attrs.insert(self.ino.raw(), stat);
@@ -831,7 +915,7 @@ impl VfsNode for Ext4Node {
         // NOTE: so files read here (see `read_direct`) do not follow
         // `relatime`.
         if !matches!(read, Ok(0)) {
-            self.fs.attrs.invalidate(self.ino.raw());
+            self.fs.attrs_changed(self.ino);
         }
         read.map_err(ext4_errno)
     }
@@ -849,7 +933,7 @@ impl VfsNode for Ext4Node {
             .ok_or(LinuxError::EFBIG)?;
         let mut mount = self.lock();
         let written = mount.write_inode(self.ino, offset, buf);
-        self.fs.attrs.invalidate(self.ino.raw());
+        self.fs.attrs_changed(self.ino);
         self.fs.reads.lock().mark_written(self.ino.raw());
         written.map_err(ext4_errno)?;
         Ok(buf.len())
@@ -861,7 +945,7 @@ impl VfsNode for Ext4Node {
         }
         let mut mount = self.lock();
         let truncated = mount.truncate_inode(self.ino, size);
-        self.fs.attrs.invalidate(self.ino.raw());
+        self.fs.attrs_changed(self.ino);
         self.fs.reads.lock().mark_written(self.ino.raw());
         truncated.map_err(ext4_errno)
     }
@@ -1155,7 +1239,7 @@ impl VfsNode for Ext4Node {
         }
         let mut target = alloc::vec![0; size as usize];
         let read = mount.read_inode(self.ino, 0, &mut target);
-        self.fs.attrs.invalidate(self.ino.raw());
+        self.fs.attrs_changed(self.ino);
         let count = read.map_err(ext4_errno)?;
         target.truncate(count);
         String::from_utf8(target).map_err(|_| LinuxError::EINVAL)
