@@ -38,6 +38,7 @@ use crate::{
     attr_cache::{ATTR_CACHE_CAPACITY, AttrCache},
     block_cache::{BlockCache, ByteSource, SharedBlockCache},
     dcache::{DENTRY_CACHE_CAPACITY, Dentry, DentryCache},
+    file_data::FileData,
     file_map::{FileMap, ReadCache},
     inode_record::{ChangedInodes, DecodeError, InodeAttrs, InodeReadStats, InodeTable},
     live_nodes::{LiveNodes, RECENT_NODE_CAPACITY},
@@ -744,16 +745,15 @@ impl Ext4Node {
         }
     }
 
-    /// Reads through the extent map of this file (see [`crate::file_map`]).
-    /// Returns `None` when the file is to be read through rsext4: it has no
-    /// map, was written since the last sync, or its map failed to load, in
-    /// which case rsext4's read reports the error.
+    /// Reads through the extent map of this file (see [`crate::file_map`])
+    /// with `read`, which returns the number of bytes read, and updates the
+    /// access time. Returns `None` when the file is to be read through
+    /// rsext4: it has no map, was written since the last sync, or its map
+    /// failed to load, in which case rsext4's read reports the error.
     fn read_direct(
         &self,
         mount: &mut MountedExt4,
-        data: &dyn ByteSource,
-        offset: u64,
-        buf: &mut [u8],
+        read: impl FnOnce(&FileMap) -> Ext4Result<usize>,
     ) -> VfsResult<Option<usize>> {
         let raw = self.ino.raw();
         let mut reads = self.fs.reads.lock();
@@ -769,7 +769,7 @@ impl Ext4Node {
         let Some(Some(map)) = reads.get_mut(raw) else {
             return Ok(None);
         };
-        let count = map.read(data, offset, buf).map_err(ext4_errno)?;
+        let count = read(map).map_err(ext4_errno)?;
         if count == 0 || !map.needs_atime_update((self.fs.clock)().sec) {
             return Ok(Some(count));
         }
@@ -906,7 +906,7 @@ impl VfsNode for Ext4Node {
         }
         let mut mount = self.lock();
         if let Some(data) = &self.fs.data
-            && let Some(count) = self.read_direct(&mut mount, data.as_ref(), offset, buf)?
+            && let Some(count) = self.read_direct(&mut mount, |map| map.read(data.as_ref(), offset, buf))?
         {
             return Ok(count);
         }
@@ -918,6 +918,23 @@ impl VfsNode for Ext4Node {
             self.fs.attrs_changed(self.ino);
         }
         read.map_err(ext4_errno)
+    }
+
+    /// Shares the cached blocks of files that `read_direct` reads. The
+    /// caller copies them after this call has released the mount lock and
+    /// the block cache's lock, so a page fault or an mmap of a file while
+    /// it copies cannot wait for those locks.
+    fn read_shared(&self, offset: u64, len: usize) -> VfsResult<Option<FileData>> {
+        if self.node_type != NodeType::Regular {
+            return Err(self.not_a_file_error());
+        }
+        let Some(data) = &self.fs.data else {
+            return Ok(None);
+        };
+        let mut out = FileData::new();
+        let mut mount = self.lock();
+        let read = self.read_direct(&mut mount, |map| map.read_shared(data.as_ref(), offset, len, &mut out))?;
+        Ok(read.map(|_| out))
     }
 
     fn write_at(&self, offset: u64, buf: &[u8]) -> VfsResult<usize> {
