@@ -40,7 +40,7 @@ use crate::{
     dcache::{DENTRY_CACHE_CAPACITY, Dentry, DentryCache},
     file_data::FileData,
     file_map::{FileMap, ReadCache},
-    inode_record::{ChangedInodes, DecodeError, InodeAttrs, InodeReadStats, InodeTable},
+    inode_record::{ChangedInodes, DecodeError, FileLayout, InodeAttrs, InodeReadStats, InodeTable},
     live_nodes::{LiveNodes, RECENT_NODE_CAPACITY},
     node::{FileSystem, NodeId, NodeRef, VfsNode},
     tmpfs::alloc_anonymous_dev,
@@ -592,20 +592,12 @@ impl Ext4Node {
     /// known current, the mount has no decodable inode table, or the record
     /// failed to decode. The caller holds the mount lock.
     fn decoded_stat(&self) -> Option<Stat> {
-        let table = self.fs.inode_table.as_ref()?;
-        let data = self.fs.data.as_deref()?;
+        let (table, data) = self.decodable()?;
         let raw = self.ino.raw();
-        if self.fs.unmounted.load(Ordering::Acquire) || self.fs.changed.lock().contains(raw) {
-            return None;
-        }
         match table.read_attrs(data, raw) {
             Ok(attrs) => Some(self.stat_of_attrs(self.ino, &attrs)),
-            Err(DecodeError::Checksum) => {
-                log::warn!("ext4: inode {raw} has a bad checksum");
-                None
-            }
             Err(error) => {
-                log::debug!("ext4: inode {raw} not decoded ({error:?})");
+                Self::log_decode_error(raw, error);
                 None
             }
         }
@@ -761,7 +753,7 @@ impl Ext4Node {
             return Ok(None);
         }
         if reads.get_mut(raw).is_none() {
-            let Ok(map) = Self::load_file_map(mount, self.ino) else {
+            let Ok(map) = self.load_file_map(mount) else {
                 return Ok(None);
             };
             reads.insert(raw, map);
@@ -794,10 +786,18 @@ impl Ext4Node {
         Ok(Some(count))
     }
 
-    /// Loads the extent map of regular file `ino`, or `None` when the file
-    /// is to be read through rsext4.
-    fn load_file_map(mount: &mut MountedExt4, ino: InodeNumber) -> Ext4Result<Option<FileMap>> {
-        let info = mount.inode(ino)?;
+    /// Loads the extent map of this regular file, or `None` when the file
+    /// is to be read through rsext4. The map comes from the block cache
+    /// when the inode's record there is current (see [`Self::decoded_stat`]).
+    fn load_file_map(&self, mount: &mut MountedExt4) -> Ext4Result<Option<FileMap>> {
+        if let Some(layout) = self.decoded_layout() {
+            let map = layout.and_then(FileMap::from_layout);
+            if map.is_some() {
+                InodeReadStats::count(&self.fs.inode_reads.decoded_maps);
+            }
+            return Ok(map);
+        }
+        let info = mount.inode(self.ino)?;
         let extents = if info.size == 0 {
             rsext4::FileExtentMap {
                 extents: Vec::new(),
@@ -805,9 +805,46 @@ impl Ext4Node {
                 complete: true,
             }
         } else {
-            mount.inode_extents(ino, 0, info.size, FileExtentTarget::Data, usize::MAX)?
+            mount.inode_extents(self.ino, 0, info.size, FileExtentTarget::Data, usize::MAX)?
         };
         Ok(FileMap::new(&info, extents))
+    }
+
+    /// Decodes this file's record and extent tree from the block cache.
+    /// Returns `None` when rsext4 is to load them, in the cases of
+    /// [`Self::decoded_stat`], and `Some(None)` for a file that is not a
+    /// regular file with an extent tree. The caller holds the mount lock.
+    fn decoded_layout(&self) -> Option<Option<FileLayout>> {
+        let (table, data) = self.decodable()?;
+        let raw = self.ino.raw();
+        match table.read_layout(data, raw) {
+            Ok(layout) => Some(layout),
+            Err(error) => {
+                Self::log_decode_error(raw, error);
+                None
+            }
+        }
+    }
+
+    /// Returns the inode-table geometry and the block cache when this
+    /// inode's record and extent tree in the block cache are current. The
+    /// caller holds the mount lock.
+    fn decodable(&self) -> Option<(&InodeTable, &dyn ByteSource)> {
+        let table = self.fs.inode_table.as_ref()?;
+        let data = self.fs.data.as_deref()?;
+        let changed = self.fs.changed.lock().contains(self.ino.raw());
+        if changed || self.fs.unmounted.load(Ordering::Acquire) {
+            return None;
+        }
+        Some((table, data))
+    }
+
+    fn log_decode_error(ino: u32, error: DecodeError) {
+        if error == DecodeError::Checksum {
+            log::warn!("ext4: inode {ino} or its extent tree has a bad checksum");
+        } else {
+            log::debug!("ext4: inode {ino} not decoded ({error:?})");
+        }
     }
 
     fn ensure_empty_directory(mount: &mut MountedExt4, directory: InodeNumber) -> VfsResult<()> {

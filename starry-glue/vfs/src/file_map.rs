@@ -4,12 +4,13 @@
 //! extent tree, copies the blocks into a new buffer of its own and from
 //! there into the caller's, and writes the inode back with a new access
 //! time. [`ReadCache`] keeps, for each inode that a live node uses, a
-//! [`FileMap`]: the size, the timestamps and the extents, taken from
-//! rsext4's public `inode` and `inode_extents` calls. [`FileMap::read`] then
-//! copies file data from the [`crate::BlockCache`] straight into the
-//! caller's buffer, and [`FileMap::read_shared`] hands out the cached blocks
-//! themselves ([`FileData`]) for the caller to copy to user memory. Both
-//! read holes and unwritten extents as zeros.
+//! [`FileMap`]: the size, the timestamps and the extents, decoded from the
+//! block cache ([`crate::inode_record`]) or, for an inode that changed,
+//! taken from rsext4's public `inode` and `inode_extents` calls.
+//! [`FileMap::read`] then copies file data from the [`crate::BlockCache`]
+//! straight into the caller's buffer, and [`FileMap::read_shared`] hands
+//! out the cached blocks themselves ([`FileData`]) for the caller to copy
+//! to user memory. Both read holes and unwritten extents as zeros.
 //!
 //! The owner ([`crate::Ext4Fs`]) keeps the cache exact, as it keeps its
 //! attribute cache. It fills and reads entries with its mount lock held.
@@ -33,7 +34,7 @@ use rsext4::{
     InodeFlags, InodeInfo,
 };
 
-use crate::{block_cache::ByteSource, file_data::FileData};
+use crate::{block_cache::ByteSource, file_data::FileData, inode_record::FileLayout};
 
 /// Age in seconds after which `relatime` updates an access time that is
 /// newer than the modification and change times: one day, as in Linux's
@@ -66,7 +67,24 @@ impl FileMap {
         {
             return None;
         }
-        let mut extents = map.extents;
+        let mut file = Self::with_extents(info.size, map.extents)?;
+        file.set_times(info);
+        Some(file)
+    }
+
+    /// Builds the map of a file decoded from the block cache.
+    pub(crate) fn from_layout(layout: FileLayout) -> Option<Self> {
+        let mut file = Self::with_extents(layout.size, layout.extents)?;
+        file.atime = layout.atime;
+        file.mtime = layout.mtime;
+        file.ctime = layout.ctime;
+        file.no_atime = layout.no_atime;
+        Some(file)
+    }
+
+    /// Builds the map of a file of `size` bytes with times 0, or returns
+    /// `None` when `extents` overlap or contain inline data.
+    fn with_extents(size: u64, mut extents: Vec<FileExtent>) -> Option<Self> {
         if extents.iter().any(|extent| extent.state == FileExtentState::Inline) {
             return None;
         }
@@ -78,16 +96,14 @@ impl FileMap {
             }
             previous_end = extent.logical_start.checked_add(extent.length)?;
         }
-        let mut file = Self {
-            size: info.size,
+        Some(Self {
+            size,
             atime: 0,
             mtime: 0,
             ctime: 0,
             no_atime: false,
             extents,
-        };
-        file.set_times(info);
-        Some(file)
+        })
     }
 
     /// Copies the timestamps and the `noatime` flag of `info`.

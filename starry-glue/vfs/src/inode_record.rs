@@ -1,11 +1,13 @@
-//! `stat` of ext4 inodes decoded straight from the block cache.
+//! `stat` and extent maps of ext4 inodes decoded straight from the block
+//! cache.
 //!
 //! rsext4 0.9.2's `inode` call checks the inode bitmap, copies the whole
 //! inode-table block into a new buffer, decodes every field of the inode
 //! and, on a miss of its 128-entry inode cache, scans all entries for the
 //! oldest. [`InodeTable`] instead finds the inode's record with the
 //! superblock and group-descriptor geometry, copies only its bytes out of
-//! the [`crate::BlockCache`] and decodes the fields of a `stat`.
+//! the [`crate::BlockCache`] and decodes the fields of a `stat`, or those
+//! of the direct read path with the extent tree ([`crate::extent_tree`]).
 //!
 //! The block cache contains what rsext4 has written to the device, so it
 //! has an inode's current record only while rsext4 holds no newer one. An
@@ -20,9 +22,12 @@
 use alloc::{collections::BTreeSet, vec, vec::Vec};
 use core::sync::atomic::{AtomicU64, Ordering};
 
-use rsext4::crc32c::{crc32c_append, crc32c_init};
+use rsext4::{
+    FileExtent,
+    crc32c::{crc32c_append, crc32c_init},
+};
 
-use crate::block_cache::ByteSource;
+use crate::{block_cache::ByteSource, extent_tree::decode_extents};
 
 /// Offset of the superblock on the device.
 const SUPERBLOCK_OFFSET: u64 = 1024;
@@ -54,6 +59,9 @@ const S_IFCHR: u16 = 0o020000;
 const S_IFBLK: u16 = 0o060000;
 /// `EXT4_HUGE_FILE_FL`: `i_blocks` counts file-system blocks, not sectors.
 const HUGE_FILE_FL: u32 = 0x40000;
+const NOATIME_FL: u32 = 0x80;
+const EXTENTS_FL: u32 = 0x80000;
+const INLINE_DATA_FL: u32 = 0x1000_0000;
 
 /// Offsets of the inode fields, from the ext4 disk layout.
 const I_MODE: usize = 0x00;
@@ -67,6 +75,8 @@ const I_LINKS_COUNT: usize = 0x1a;
 const I_BLOCKS_LO: usize = 0x1c;
 const I_FLAGS: usize = 0x20;
 const I_BLOCK: usize = 0x28;
+/// Size of `i_block`, the root node of an extent tree.
+const I_BLOCK_SIZE: usize = 60;
 const I_GENERATION: usize = 0x64;
 const I_SIZE_HIGH: usize = 0x6c;
 const I_BLOCKS_HIGH: usize = 0x74;
@@ -127,6 +137,21 @@ pub(crate) enum DecodeError {
     Checksum,
     /// The link count is 0: a free inode, which rsext4 reports as not found.
     Unlinked,
+    /// An extent-tree node has a bad header, or the tree is too large.
+    BadExtentTree,
+}
+
+/// The size, times and extents of a regular file with an extent tree: the
+/// fields that the direct read path uses.
+pub(crate) struct FileLayout {
+    pub size: u64,
+    pub atime: u32,
+    pub mtime: u32,
+    pub ctime: u32,
+    /// `EXT4_NOATIME_FL`.
+    pub no_atime: bool,
+    /// Extents in logical order, in bytes.
+    pub extents: Vec<FileExtent>,
 }
 
 /// The geometry of the inode tables of one ext4 file system, read once at
@@ -251,16 +276,57 @@ impl InodeTable {
     /// its `stat` fields. The caller makes sure that rsext4 has no newer
     /// copy of the record ([`ChangedInodes`]).
     pub(crate) fn read_attrs(&self, source: &dyn ByteSource, ino: u32) -> Result<InodeAttrs, DecodeError> {
-        let offset = self.record_offset(ino).ok_or(DecodeError::BadNumber)?;
         let mut buffer = [0; MAX_INODE_SIZE];
+        let record = self.read_record(source, ino, &mut buffer)?;
+        Ok(self.decode(record))
+    }
+
+    /// Reads the record of inode `ino` and its extent tree from `source`,
+    /// as [`Self::read_attrs`] reads the record. Returns `None` for a file
+    /// that is not a regular file with an extent tree (inline data, block
+    /// pointers), which rsext4 reads.
+    pub(crate) fn read_layout(&self, source: &dyn ByteSource, ino: u32) -> Result<Option<FileLayout>, DecodeError> {
+        let mut buffer = [0; MAX_INODE_SIZE];
+        let record = self.read_record(source, ino, &mut buffer)?;
+        let attrs = self.decode(record);
+        let flags = read_u32(record, I_FLAGS);
+        if attrs.mode & S_IFMT != S_IFREG || flags & EXTENTS_FL == 0 || flags & INLINE_DATA_FL != 0 {
+            return Ok(None);
+        }
+        let extents = decode_extents(
+            source,
+            self.block_size,
+            self.checksum_seed,
+            ino,
+            read_u32(record, I_GENERATION),
+            &record[I_BLOCK..I_BLOCK + I_BLOCK_SIZE],
+        )?;
+        Ok(Some(FileLayout {
+            size: attrs.size,
+            atime: attrs.atime,
+            mtime: attrs.mtime,
+            ctime: attrs.ctime,
+            no_atime: flags & NOATIME_FL != 0,
+            extents,
+        }))
+    }
+
+    /// Reads the record of inode `ino` into `buffer` and checks it. Returns
+    /// the record, or fails for a free inode too.
+    fn read_record<'a>(
+        &self,
+        source: &dyn ByteSource,
+        ino: u32,
+        buffer: &'a mut [u8; MAX_INODE_SIZE],
+    ) -> Result<&'a [u8], DecodeError> {
+        let offset = self.record_offset(ino).ok_or(DecodeError::BadNumber)?;
         let record = &mut buffer[..self.inode_size];
         source.read_bytes(offset, record).map_err(|_| DecodeError::Io)?;
         self.check_record(ino, record)?;
-        let attrs = self.decode(record);
-        if attrs.links == 0 {
+        if read_u16(record, I_LINKS_COUNT) == 0 {
             return Err(DecodeError::Unlinked);
         }
-        Ok(attrs)
+        Ok(record)
     }
 
     /// Checks `i_extra_isize` as rsext4 does, and the checksum when the file
@@ -408,6 +474,9 @@ impl ChangedInodes {
 pub struct InodeReadStats {
     /// Records decoded from the block cache.
     pub decoded: AtomicU64,
+    /// Extent maps of the direct read path built from records and extent
+    /// trees decoded from the block cache.
+    pub decoded_maps: AtomicU64,
     /// Calls served by rsext4: changed inodes, and records that failed to
     /// decode.
     pub rsext4: AtomicU64,

@@ -24,6 +24,7 @@ pub mod context;
 pub mod dcache;
 pub mod devfs;
 pub mod ext4;
+mod extent_tree;
 pub mod fd;
 pub mod file;
 pub mod file_data;

@@ -33,6 +33,19 @@ fn build_tree(tree: &Path) {
     sparse.seek(SeekFrom::Start(1 << 20)).unwrap();
     sparse.write_all(&pattern(3000, 5)).unwrap();
     sparse.set_len((1 << 21) + 100).unwrap();
+    drop(sparse);
+    fs::write(tree.join("fragmented.bin"), fragmented_contents()).unwrap();
+}
+
+/// Returns 4 KiB of data every 64 KiB, 40 times: 40 extents, more than the
+/// 4 that fit in the inode, so the extent tree has a leaf block.
+fn fragmented_contents() -> Vec<u8> {
+    let mut data = vec![0; 39 * 65536 + BLOCK];
+    for index in 0..40 {
+        let start = index * 65536;
+        data[start..start + BLOCK].copy_from_slice(&pattern(BLOCK, index as u8));
+    }
+    data
 }
 
 /// Returns the contents of the source tree's `sparse.bin`.
@@ -209,6 +222,23 @@ fn written_file_not_shared_until_sync() {
 
     fs.sync().unwrap();
     assert_eq!(read_shared(&file, Some(0), 100).unwrap(), b"HELLO world\n");
+    drop(file);
+    unmount(fs.as_ref(), ctx);
+}
+
+#[test]
+fn extent_tree_with_leaf_block_read() {
+    let image = Image::new(build_tree);
+    let tree = image.debugfs("ex /fragmented.bin");
+    assert!(tree.contains(" 1/ 1   1/ 40"), "not a tree of depth 1:\n{tree}");
+    let (fs, mut ctx) = image.context();
+    let expected = fragmented_contents();
+    let (_, file) = open(&mut ctx, "/fragmented.bin", OpenFlags::empty());
+
+    assert_eq!(read_at(&file, 0, expected.len() + 10), expected);
+    assert_eq!(read_shared(&file, Some(65536 - 10), 20).unwrap(), expected[65536 - 10..65546]);
+    let decoded_maps = fs.inode_read_stats().decoded_maps.load(Ordering::Relaxed);
+    assert_eq!(decoded_maps, 1);
     drop(file);
     unmount(fs.as_ref(), ctx);
 }
