@@ -139,9 +139,10 @@ def test_sync_and_syncfs_match_linux(disk):
 
 # Reads into a buffer whose last page is PROT_NONE. Linux copies up to the
 # bad page and returns that count, or EFAULT when the buffer starts there,
-# and moves the file offset by the bytes copied. The Linux reference is not
-# compared here, because qemu-aarch64 user mode checks the whole buffer
-# before the host's read and fails with EFAULT.
+# and moves the file offset by the bytes copied. preadv with a bad second
+# iovec returns the bytes of the first. The Linux reference is not compared
+# here, because qemu-aarch64 user mode checks the whole buffer before the
+# host's read and fails with EFAULT.
 PARTIAL_FAULT = r"""
 import ctypes, errno, mmap, os
 libc = ctypes.CDLL(None, use_errno=True)
@@ -178,6 +179,16 @@ show("read across", libc.read(fd, base + page + 300, 3 * page))
 print("offset after", os.lseek(fd, 0, os.SEEK_CUR))
 show("read bad start", libc.read(fd, base + 2 * page, 10))
 print("offset after bad", os.lseek(fd, 0, os.SEEK_CUR))
+
+class Iovec(ctypes.Structure):
+    _fields_ = [("base", ctypes.c_void_p), ("len", ctypes.c_size_t)]
+
+libc.preadv.restype = ctypes.c_ssize_t
+libc.preadv.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_int, ctypes.c_long]
+iov = (Iovec * 2)(Iovec(base, 100), Iovec(base + 2 * page, 10))
+show("preadv second bad", libc.preadv(fd, iov, 2, 0))
+iov = (Iovec * 2)(Iovec(base + 2 * page, 10), Iovec(base, 100))
+show("preadv first bad", libc.preadv(fd, iov, 2, 0))
 os.close(fd)
 os.unlink("fault-check.bin")
 """
@@ -186,7 +197,7 @@ os.unlink("fault-check.bin")
 def test_read_into_partly_bad_buffer(disk):
     run = run_kernel("-c", PARTIAL_FAULT, disk=disk)
     assert run.status == 0, run.stdout[-2000:]
-    assert run.lines[-9:] == [
+    assert run.lines[-11:] == [
         "pread whole 8192",
         "pread whole bytes True",
         "pread across 3996",
@@ -196,4 +207,6 @@ def test_read_into_partly_bad_buffer(disk):
         "offset after 3846",
         "read bad start EFAULT",
         "offset after bad 3846",
+        "preadv second bad 100",
+        "preadv first bad EFAULT",
     ]
