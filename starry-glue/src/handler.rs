@@ -27,6 +27,10 @@ impl UserMemory for UserMem {
     fn write(&self, addr: usize, data: &[u8]) -> SysResult<()> {
         self.process.aspace.lock().write(addr, data)
     }
+
+    fn write_parts(&self, addr: usize, parts: &mut dyn Iterator<Item = &[u8]>) -> usize {
+        self.process.aspace.lock().write_parts(addr, parts)
+    }
 }
 
 /// The handler of one syscall: the calling thread and its process's memory.

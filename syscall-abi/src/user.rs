@@ -44,6 +44,14 @@ pub trait UserMemory {
     /// mapped writable.
     fn write(&self, addr: usize, data: &[u8]) -> SysResult<()>;
 
+    /// Copy the slices of `parts`, one after the other, to user memory from
+    /// `addr`, and return the number of bytes copied. The copy stops at the
+    /// first page that is not mapped writable (or that fails to get a
+    /// frame), so a short count is the number of bytes before that page.
+    fn write_parts(&self, addr: usize, parts: &mut dyn Iterator<Item = &[u8]>) -> usize {
+        write_parts_with(addr, parts, |addr, data| self.write(addr, data))
+    }
+
     /// Read one value of a plain-data type.
     fn read_val<T: FromBytes + IntoBytes>(&self, addr: usize) -> SysResult<T> {
         check_user_range(addr, size_of::<T>())?;
@@ -68,6 +76,37 @@ pub trait UserMemory {
         read_cstr_chunks(self, addr, max_len, |chunk| out.extend_from_slice(chunk))?;
         Ok(out)
     }
+}
+
+/// Copies `parts` to user address `addr` with `write`, which copies one
+/// slice whole or fails, as [`UserMemory::write_parts`] describes.
+pub fn write_parts_with(
+    addr: usize,
+    parts: &mut dyn Iterator<Item = &[u8]>,
+    mut write: impl FnMut(usize, &[u8]) -> SysResult<()>,
+) -> usize {
+    let mut done = 0;
+    for part in parts {
+        let Some(start) = addr.checked_add(done) else {
+            break;
+        };
+        if write(start, part).is_ok() {
+            done += part.len();
+            continue;
+        }
+        // Copy the part page by page to find the first page that fails.
+        let mut copied = 0;
+        while copied < part.len() {
+            let at = start + copied;
+            let piece = (PAGE_SIZE - at % PAGE_SIZE).min(part.len() - copied);
+            if write(at, &part[copied..copied + piece]).is_err() {
+                return done + copied;
+            }
+            copied += piece;
+        }
+        done += copied;
+    }
+    done
 }
 
 /// Reads the NUL-terminated string at `addr` as [`UserMemory::read_cstr`]

@@ -5,7 +5,7 @@ use alloc::{sync::Arc, vec, vec::Vec};
 use core::ops::{Deref, DerefMut};
 
 use axerrno::LinuxError;
-use starry_vfs::{FileLike, OpenFlags};
+use starry_vfs::{FileData, FileLike, OpenFlags};
 use spin::Mutex;
 use syscall_abi::{SysResult, UserInBytes, UserMemory, UserOutBytes};
 
@@ -97,6 +97,13 @@ pub fn wait_while_blocked<R>(
 /// Reads from `file` into the user buffer `buf`, at the file offset or at
 /// `offset`. Stops at the first short read, so a regular file is read up to
 /// its end and a pipe or terminal returns what it had.
+///
+/// Files that share their cached data ([`FileLike::read_to`]) are copied
+/// once, straight to user memory, and a fault of the user buffer returns
+/// the bytes copied before the bad page, or `EFAULT` when there are none,
+/// as on Linux. Other files are read through a kernel buffer in steps, and
+/// a fault in the copy of a step ends the read with the bytes of the
+/// earlier steps, or `EFAULT` when there are none.
 pub fn read_to_user(
     mem: &impl UserMemory,
     file: &Arc<dyn FileLike>,
@@ -104,30 +111,95 @@ pub fn read_to_user(
     offset: Option<u64>,
 ) -> SysResult<usize> {
     let total = buf.len().min(MAX_RW_COUNT);
-    let mut chunk = ChunkBuffer::take(total);
+    let mut chunk = None;
     let mut done = 0;
     while done < total {
-        let want = (total - done).min(chunk.len());
+        let want = (total - done).min(CHUNK_SIZE);
         let position = offset.map(|start| start + done as u64);
-        let result = match position {
-            Some(position) => file.read_at(position, &mut chunk[..want]),
-            // Only the first step may wait: later ones return what is there.
-            None if done == 0 => wait_while_blocked(file.as_ref(), || file.read(&mut chunk[..want])),
-            None => file.read(&mut chunk[..want]),
+        let step = match read_shared_step(mem, file, buf.addr() + done, position, want) {
+            Ok(Some(step)) => Ok(step),
+            Ok(None) => {
+                let chunk = chunk.get_or_insert_with(|| ChunkBuffer::take(total - done));
+                let want = want.min(chunk.len());
+                read_copied_step(mem, file, buf, done, position, &mut chunk[..want])
+            }
+            Err(error) => Err(error),
         };
-        let count = match result {
-            Ok(count) => count,
+        let step = match step {
+            Ok(step) => step,
             Err(LinuxError::EAGAIN) if done > 0 => break,
             Err(error) if done == 0 => return Err(error),
             Err(_) => break,
         };
-        buf.write_from(mem, done, &chunk[..count])?;
-        done += count;
-        if count < want {
+        done += step.copied;
+        if step.faulted {
+            return if done == 0 { Err(LinuxError::EFAULT) } else { Ok(done) };
+        }
+        if step.copied < step.requested {
             break;
         }
     }
     Ok(done)
+}
+
+/// The outcome of one step of [`read_to_user`].
+struct ReadStep {
+    /// Bytes that the step asked the file for.
+    requested: usize,
+    /// Bytes copied to user memory.
+    copied: usize,
+    /// Whether the copy stopped at a page of the user buffer that is not
+    /// mapped writable.
+    faulted: bool,
+}
+
+/// Reads up to `want` bytes of `file` straight to user address `addr`
+/// ([`FileLike::read_to`]). Returns `None` when the file does not share
+/// its data.
+fn read_shared_step(
+    mem: &impl UserMemory,
+    file: &Arc<dyn FileLike>,
+    addr: usize,
+    position: Option<u64>,
+    want: usize,
+) -> SysResult<Option<ReadStep>> {
+    let mut read = 0;
+    let mut copy = |data: &FileData| {
+        read = data.len();
+        mem.write_parts(addr, &mut data.slices())
+    };
+    let Some(copied) = file.read_to(position, want, &mut copy)? else {
+        return Ok(None);
+    };
+    Ok(Some(ReadStep {
+        requested: want,
+        copied,
+        faulted: copied < read,
+    }))
+}
+
+/// Reads up to `chunk.len()` bytes of `file` into `chunk` and copies them
+/// to `buf` from byte `done`.
+fn read_copied_step(
+    mem: &impl UserMemory,
+    file: &Arc<dyn FileLike>,
+    buf: &UserOutBytes,
+    done: usize,
+    position: Option<u64>,
+    chunk: &mut [u8],
+) -> SysResult<ReadStep> {
+    let count = match position {
+        Some(position) => file.read_at(position, chunk)?,
+        // Only the first step may wait: later ones return what is there.
+        None if done == 0 => wait_while_blocked(file.as_ref(), || file.read(chunk))?,
+        None => file.read(chunk)?,
+    };
+    buf.write_from(mem, done, &chunk[..count])?;
+    Ok(ReadStep {
+        requested: chunk.len(),
+        copied: count,
+        faulted: false,
+    })
 }
 
 /// Writes the user buffer `buf` to `file`, at the file offset or at `offset`.

@@ -189,7 +189,12 @@ impl FsSyscalls for Handler {
         let file = self.file_of(fd.raw())?;
         let mut total = 0;
         for buf in iov.out_buffers() {
-            let count = io::read_to_user(self.mem(), &file, &buf, None)?;
+            // As on Linux, an error after some bytes returns those bytes.
+            let count = match io::read_to_user(self.mem(), &file, &buf, None) {
+                Ok(count) => count,
+                Err(_) if total > 0 => break,
+                Err(error) => return Err(error),
+            };
             total += count;
             if count < buf.len() {
                 break;
@@ -238,7 +243,12 @@ impl FsSyscalls for Handler {
         let file = self.file_of(fd.raw())?;
         let mut total = 0;
         for buf in iov.out_buffers() {
-            let count = io::read_to_user(self.mem(), &file, &buf, Some(offset + total as u64))?;
+            let position = Some(offset + total as u64);
+            let count = match io::read_to_user(self.mem(), &file, &buf, position) {
+                Ok(count) => count,
+                Err(_) if total > 0 => break,
+                Err(error) => return Err(error),
+            };
             total += count;
             if count < buf.len() {
                 break;

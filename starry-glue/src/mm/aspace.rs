@@ -813,6 +813,51 @@ impl AddrSpace {
         })
     }
 
+    /// Copies the slices of `parts`, one after the other, to user address
+    /// `addr`, and returns the number of bytes copied. Unlike [`Self::write`],
+    /// it copies page by page and stops at the first page that is not
+    /// mapped writable or fails to get a frame, so a short count is the
+    /// number of bytes before that page.
+    pub fn write_parts(&mut self, addr: usize, parts: &mut dyn Iterator<Item = &[u8]>) -> usize {
+        let mut done = 0;
+        let mut part: &[u8] = &[];
+        loop {
+            while part.is_empty() {
+                match parts.next() {
+                    Some(next) => part = next,
+                    None => return done,
+                }
+            }
+            let Some(vaddr) = addr.checked_add(done).filter(|vaddr| *vaddr < USER_ADDR_END) else {
+                return done;
+            };
+            let vaddr = VirtAddr::from(vaddr);
+            let Ok(frame) = self.populate_page(vaddr, MappingFlags::WRITE) else {
+                return done;
+            };
+            let page = phys_to_virt(frame.align_down_4k()).as_mut_ptr();
+            let mut offset = vaddr.align_offset_4k();
+            while offset < PAGE_SIZE_4K {
+                if part.is_empty() {
+                    match parts.next() {
+                        Some(next) => part = next,
+                        None => break,
+                    }
+                    continue;
+                }
+                let len = part.len().min(PAGE_SIZE_4K - offset);
+                // SAFETY: `page` points at the populated user frame of
+                // `vaddr` through the kernel's linear map, and `offset + len`
+                // stays within its 4 KiB. `part` is kernel memory, which
+                // never overlaps a user frame.
+                unsafe { core::ptr::copy_nonoverlapping(part.as_ptr(), page.add(offset), len) };
+                part = &part[len..];
+                offset += len;
+                done += len;
+            }
+        }
+    }
+
     /// Writes `buf` at `addr` whatever the area's protection (the ELF loader
     /// and file mmap fill read-only pages this way). A whole page without a
     /// frame gets a new frame filled with its bytes, which saves zeroing the

@@ -35,7 +35,7 @@
 //! that rsext4's device handle and the direct read path of ext4 files share,
 //! and takes that lock only with the mount lock held.
 
-use alloc::{boxed::Box, sync::Arc, vec, vec::Vec};
+use alloc::{sync::Arc, vec, vec::Vec};
 use core::{
     num::NonZeroUsize,
     ops::Range,
@@ -46,7 +46,7 @@ use lru::LruCache;
 use rsext4::{DeviceCapabilities, DeviceGeometry, Ext4Error, Ext4Result, SectorId, WriteFlags};
 use spin::Mutex;
 
-use crate::BlockDevice;
+use crate::{BlockDevice, file_data::FileData};
 
 /// Size of one cached block in bytes: the file-system block size.
 pub const CACHE_BLOCK_SIZE: usize = 4096;
@@ -104,8 +104,10 @@ pub struct BlockCache<D> {
     /// whole block are read and written uncached.
     device_blocks: u64,
     /// Block number (device offset / [`CACHE_BLOCK_SIZE`]) to its bytes, or
-    /// `None` when the capacity is 0.
-    blocks: Option<LruCache<u64, Box<[u8]>>>,
+    /// `None` when the capacity is 0. A [`FileData`] may share a block's
+    /// bytes, and a write to a shared block puts the new bytes in a new
+    /// buffer.
+    blocks: Option<LruCache<u64, Arc<[u8]>>>,
     /// Minimum number of blocks that a read of missing blocks requests.
     readahead: u64,
     /// Buffer of the device reads that reach past the caller's request,
@@ -205,24 +207,26 @@ impl<D: BlockDevice> BlockCache<D> {
     }
 
     /// Inserts a copy of `data` as block `block`, reusing the buffer of the
-    /// least recently used block when the cache is full.
+    /// least recently used block when the cache is full and no
+    /// [`FileData`] shares it.
     fn insert(&mut self, block: u64, data: &[u8]) {
         let Some(blocks) = self.blocks.as_mut() else {
             return;
         };
         if let Some(cached) = blocks.get_mut(&block) {
-            cached.copy_from_slice(data);
+            match Arc::get_mut(cached) {
+                Some(bytes) => bytes.copy_from_slice(data),
+                None => *cached = Arc::from(data),
+            }
             return;
         }
-        let buffer = if blocks.len() == blocks.cap().get() {
+        let evicted = if blocks.len() == blocks.cap().get() {
             BlockCacheStats::add(&self.stats.evictions, 1);
             blocks.pop_lru().map(|(_, buffer)| buffer)
         } else {
             None
         };
-        let mut buffer = buffer.unwrap_or_else(|| vec![0; CACHE_BLOCK_SIZE].into_boxed_slice());
-        buffer.copy_from_slice(data);
-        blocks.put(block, buffer);
+        blocks.put(block, block_with(evicted, data));
     }
 
     /// Updates the cache after `buffer` was written to `count` sectors from
@@ -241,7 +245,13 @@ impl<D: BlockDevice> BlockCache<D> {
                 .as_mut()
                 .and_then(|blocks| blocks.peek_mut(&block))
             {
-                cached[in_block].copy_from_slice(&buffer[in_request]);
+                if let Some(bytes) = Arc::get_mut(cached) {
+                    bytes[in_block].copy_from_slice(&buffer[in_request]);
+                } else {
+                    let mut bytes = cached.to_vec();
+                    bytes[in_block].copy_from_slice(&buffer[in_request]);
+                    *cached = Arc::from(bytes);
+                }
             }
         }
     }
@@ -307,14 +317,86 @@ impl<D: BlockDevice> BlockCache<D> {
                 position = part_end;
                 continue;
             }
-            let mut run_end = self.missing_run_end(block + 1, covered_end);
-            if run_end == covered_end {
-                let limit = block.saturating_add(self.readahead).min(self.device_blocks);
-                run_end = self.missing_run_end(run_end, limit);
-            }
+            let run_end = self.missing_run_with_readahead(block, covered_end);
             self.read_missing_bytes(block..run_end, offset, buffer)?;
             position = end.min(run_end * CACHE_BLOCK_SIZE as u64);
         }
+        Ok(())
+    }
+
+    /// Returns the end of the run of missing blocks from `block`, which is
+    /// missing, for a request that ends before block `request_end`. A run
+    /// that reaches the end of the request goes on with the blocks after
+    /// it, up to the readahead size.
+    fn missing_run_with_readahead(&self, block: u64, request_end: u64) -> u64 {
+        let run_end = self.missing_run_end(block + 1, request_end);
+        if run_end < request_end {
+            return run_end;
+        }
+        let limit = block.saturating_add(self.readahead).min(self.device_blocks);
+        self.missing_run_end(run_end, limit)
+    }
+
+    /// Appends the bytes from device byte `offset` to `offset + len` to
+    /// `out` as shared parts of cached blocks. Missing blocks are read and
+    /// cached as by [`Self::read_bytes`]. A range that the cache does not
+    /// cover is copied into a buffer of its own.
+    pub fn share_bytes(&mut self, offset: u64, len: usize, out: &mut FileData) -> Ext4Result<()> {
+        if len == 0 {
+            return Ok(());
+        }
+        let end = offset
+            .checked_add(len as u64)
+            .ok_or_else(Ext4Error::overflow)?;
+        let covered_end = end.div_ceil(CACHE_BLOCK_SIZE as u64);
+        if self.blocks.is_none() || covered_end > self.device_blocks {
+            return self.copy_bytes(offset, len, out);
+        }
+
+        let mut position = offset;
+        while position < end {
+            let block = position / CACHE_BLOCK_SIZE as u64;
+            if let Some(part_end) = self.share_cached(block, position, end, out) {
+                BlockCacheStats::add(&self.stats.hits, 1);
+                position = part_end;
+                continue;
+            }
+            let run_end = self.missing_run_with_readahead(block, covered_end);
+            let staging = self.read_run_staged(block..run_end)?;
+            self.staging_done(staging);
+            self.count_run(block..run_end, covered_end);
+            // The blocks of the run that the request covers, all cached now
+            // unless the run is longer than the cache.
+            for run_block in block..run_end.min(covered_end) {
+                match self.share_cached(run_block, position, end, out) {
+                    Some(part_end) => position = part_end,
+                    None => {
+                        let rest = (end - position) as usize;
+                        return self.copy_bytes(position, rest, out);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Appends the part of cached block `block` from device byte `position`
+    /// up to `end` or the end of the block, and returns where the part
+    /// ends. Returns `None` when the block is not cached.
+    fn share_cached(&mut self, block: u64, position: u64, end: u64, out: &mut FileData) -> Option<u64> {
+        let cached = self.blocks.as_mut()?.get(&block)?;
+        let block_start = block * CACHE_BLOCK_SIZE as u64;
+        let part_end = end.min(block_start + CACHE_BLOCK_SIZE as u64);
+        let in_block = (position - block_start) as usize..(part_end - block_start) as usize;
+        out.push_shared(cached.clone(), in_block);
+        Some(part_end)
+    }
+
+    /// Appends a copy of `len` bytes from device byte `offset` to `out`.
+    fn copy_bytes(&mut self, offset: u64, len: usize, out: &mut FileData) -> Ext4Result<()> {
+        let mut bytes = vec![0; len];
+        self.read_bytes(offset, &mut bytes)?;
+        out.push_shared(Arc::from(bytes), 0..len);
         Ok(())
     }
 
@@ -338,32 +420,60 @@ impl<D: BlockDevice> BlockCache<D> {
                 self.insert(block, block_data);
             }
         } else {
-            let mut staging = core::mem::take(&mut self.staging);
-            if staging.len() < run_len {
-                staging.resize(run_len, 0);
-            }
-            let result = self
-                .device
-                .read(&mut staging[..run_len], run_sector, run_count);
-            if result.is_ok() {
-                let copy_start = offset.max(run_start);
-                let copy_end = end.min(run_start + run_len as u64);
-                let in_staging = (copy_start - run_start) as usize..(copy_end - run_start) as usize;
-                let in_buffer = (copy_start - offset) as usize..(copy_end - offset) as usize;
-                buffer[in_buffer].copy_from_slice(&staging[in_staging]);
-                for (block, block_data) in run.clone().zip(staging.chunks_exact(CACHE_BLOCK_SIZE)) {
-                    self.insert(block, block_data);
-                }
-            }
-            if staging.len() <= self.readahead as usize * CACHE_BLOCK_SIZE {
-                self.staging = staging;
-            }
-            result?;
+            let staging = self.read_run_staged(run.clone())?;
+            let copy_start = offset.max(run_start);
+            let copy_end = end.min(run_start + run_len as u64);
+            let in_staging = (copy_start - run_start) as usize..(copy_end - run_start) as usize;
+            let in_buffer = (copy_start - offset) as usize..(copy_end - offset) as usize;
+            buffer[in_buffer].copy_from_slice(&staging[in_staging]);
+            self.staging_done(staging);
         }
+        self.count_run(run, request_end_block);
+        Ok(())
+    }
+
+    /// Reads blocks `run` from the device into the staging buffer and
+    /// caches them. Returns the staging buffer, with the run's bytes first,
+    /// for the caller to pass to [`Self::staging_done`].
+    fn read_run_staged(&mut self, run: Range<u64>) -> Ext4Result<Vec<u8>> {
+        let run_sector = SectorId::new(run.start * self.sectors_per_block);
+        let run_count = ((run.end - run.start) * self.sectors_per_block) as u32;
+        let run_len = (run.end - run.start) as usize * CACHE_BLOCK_SIZE;
+        let mut staging = core::mem::take(&mut self.staging);
+        if staging.len() < run_len {
+            staging.resize(run_len, 0);
+        }
+        let result = self
+            .device
+            .read(&mut staging[..run_len], run_sector, run_count);
+        if result.is_ok() {
+            for (block, block_data) in run.zip(staging.chunks_exact(CACHE_BLOCK_SIZE)) {
+                self.insert(block, block_data);
+            }
+        }
+        match result {
+            Ok(()) => Ok(staging),
+            Err(error) => {
+                self.staging_done(staging);
+                Err(error)
+            }
+        }
+    }
+
+    /// Keeps `staging` for the next read, unless it grew past the readahead
+    /// size.
+    fn staging_done(&mut self, staging: Vec<u8>) {
+        if staging.len() <= self.readahead as usize * CACHE_BLOCK_SIZE {
+            self.staging = staging;
+        }
+    }
+
+    /// Counts the blocks of `run`, read from the device for a request that
+    /// ends before block `request_end_block`, as misses and readahead.
+    fn count_run(&self, run: Range<u64>, request_end_block: u64) {
         let ahead = run.end.saturating_sub(request_end_block.max(run.start));
         BlockCacheStats::add(&self.stats.misses, run.end - run.start - ahead);
         BlockCacheStats::add(&self.stats.readahead, ahead);
-        Ok(())
     }
 
     /// Serves [`Self::read_bytes`] when the cache is off or the range
@@ -407,13 +517,7 @@ impl<D: BlockDevice> BlockDevice for BlockCache<D> {
                 continue;
             }
             // One device request for each run of consecutive missing blocks.
-            // A run that reaches the end of the request goes on with the
-            // blocks after it, up to the readahead size.
-            let mut run_end = self.missing_run_end(block + 1, covered.end);
-            if run_end == covered.end {
-                let limit = block.saturating_add(self.readahead).min(self.device_blocks);
-                run_end = self.missing_run_end(run_end, limit);
-            }
+            let run_end = self.missing_run_with_readahead(block, covered.end);
             let request_start = sector.raw() * self.sector_size as u64;
             let request = &mut buffer[..self.request_len(count)];
             self.read_missing_bytes(block..run_end, request_start, request)?;
@@ -489,12 +593,32 @@ impl<D: BlockDevice> BlockDevice for BlockCache<D> {
 pub(crate) trait ByteSource: Send + Sync {
     /// Copies `buffer.len()` bytes from device byte `offset` into `buffer`.
     fn read_bytes(&self, offset: u64, buffer: &mut [u8]) -> Ext4Result<()>;
+
+    /// Appends `len` bytes from device byte `offset` to `out`, sharing the
+    /// cached blocks (see [`BlockCache::share_bytes`]).
+    fn share_bytes(&self, offset: u64, len: usize, out: &mut FileData) -> Ext4Result<()>;
 }
 
 impl<D: BlockDevice + Send> ByteSource for Mutex<BlockCache<D>> {
     fn read_bytes(&self, offset: u64, buffer: &mut [u8]) -> Ext4Result<()> {
         self.lock().read_bytes(offset, buffer)
     }
+
+    fn share_bytes(&self, offset: u64, len: usize, out: &mut FileData) -> Ext4Result<()> {
+        self.lock().share_bytes(offset, len, out)
+    }
+}
+
+/// Returns a block with the bytes `data`: in the buffer of `old` when no
+/// [`FileData`] shares it, else in a new one.
+fn block_with(old: Option<Arc<[u8]>>, data: &[u8]) -> Arc<[u8]> {
+    if let Some(mut old) = old
+        && let Some(bytes) = Arc::get_mut(&mut old)
+    {
+        bytes.copy_from_slice(data);
+        return old;
+    }
+    Arc::from(data)
 }
 
 /// A handle to a [`BlockCache`] shared with the direct read path, given to

@@ -38,7 +38,9 @@ use crate::{
     attr_cache::{ATTR_CACHE_CAPACITY, AttrCache},
     block_cache::{BlockCache, ByteSource, SharedBlockCache},
     dcache::{DENTRY_CACHE_CAPACITY, Dentry, DentryCache},
+    file_data::FileData,
     file_map::{FileMap, ReadCache},
+    inode_record::{ChangedInodes, DecodeError, FileLayout, InodeAttrs, InodeReadStats, InodeTable},
     live_nodes::{LiveNodes, RECENT_NODE_CAPACITY},
     node::{FileSystem, NodeId, NodeRef, VfsNode},
     tmpfs::alloc_anonymous_dev,
@@ -239,6 +241,14 @@ struct Ext4Inner {
     /// The block cache under rsext4, for the direct read path, or `None`
     /// when the mount reads every file through rsext4.
     data: Option<Arc<dyn ByteSource>>,
+    /// Inode-table geometry for `stat` from the block cache `data` (see
+    /// [`crate::inode_record`]), or `None` when rsext4 serves every `stat`.
+    inode_table: Option<InodeTable>,
+    /// Inodes that rsext4 may hold newer than the block cache. Every
+    /// operation that drops an entry of `attrs` adds the inode here, with
+    /// the mount lock held.
+    changed: Mutex<ChangedInodes>,
+    inode_reads: InodeReadStats,
     clock: WallClock,
     unmounted: AtomicBool,
 }
@@ -291,6 +301,13 @@ impl Ext4Fs {
                 ext4_errno(error)
             })?;
         let root_ino = mount.root_inode();
+        // After the journal replay of the mount, so that the geometry is
+        // read from recovered blocks.
+        let inode_table = data.as_deref().and_then(InodeTable::load);
+        if data.is_some() && inode_table.is_none() {
+            log::info!("ext4: inode-table layout not decoded, stat goes through rsext4");
+        }
+        let journal = inode_table.as_ref().is_none_or(InodeTable::has_journal);
         let stats = mount.statfs();
         log::info!(
             "ext4: mounted, {} blocks of {} bytes, {} free",
@@ -310,6 +327,9 @@ impl Ext4Fs {
                 attrs: AttrCache::new(ATTR_CACHE_CAPACITY),
                 reads: Mutex::new(ReadCache::default()),
                 data,
+                inode_table,
+                changed: Mutex::new(ChangedInodes::new(journal)),
+                inode_reads: InodeReadStats::default(),
                 clock,
                 unmounted: AtomicBool::new(false),
             }),
@@ -326,6 +346,12 @@ impl Ext4Fs {
     /// Returns the cache of inode attributes, for its counters.
     pub fn attr_cache(&self) -> &AttrCache {
         &self.inner.attrs
+    }
+
+    /// Returns the counters of the `stat` calls that missed the attribute
+    /// cache, by the path that served them.
+    pub fn inode_read_stats(&self) -> &InodeReadStats {
+        &self.inner.inode_reads
     }
 }
 
@@ -389,8 +415,16 @@ impl Ext4Inner {
     /// of the inode or when the change may have failed part way. The caller
     /// holds the mount lock.
     fn inode_changed(&self, ino: InodeNumber) {
-        self.attrs.invalidate(ino.raw());
+        self.attrs_changed(ino);
         self.reads.lock().forget(ino.raw());
+    }
+
+    /// Drops the cached attributes of `ino` and stats it through rsext4
+    /// from now on ([`ChangedInodes`]), after a change of the inode. The
+    /// caller holds the mount lock.
+    fn attrs_changed(&self, ino: InodeNumber) {
+        self.attrs.invalidate(ino.raw());
+        self.changed.lock().insert(ino.raw());
     }
 
     /// Syncs the file system. After a successful sync, rsext4 holds no
@@ -398,6 +432,7 @@ impl Ext4Inner {
     fn sync(&self, mount: &mut MountedExt4) -> VfsResult<()> {
         mount.sync().map_err(ext4_errno)?;
         self.reads.lock().synced();
+        self.changed.lock().synced();
         Ok(())
     }
 
@@ -512,23 +547,59 @@ impl Ext4Node {
 
     /// Builds the `stat` result of the inode `info` of this file system.
     fn stat_of(&self, info: &InodeInfo) -> Stat {
-        let rdev = info.device_number.map_or(0, |number| {
-            crate::devfs::make_dev(number.major(), number.minor())
-        });
-        Stat {
-            dev: self.fs.dev,
-            ino: info.number.as_u64(),
-            mode: u32::from(info.mode),
-            nlink: u32::from(info.links),
+        let attrs = InodeAttrs {
+            mode: info.mode,
+            links: info.links,
             uid: info.uid,
             gid: info.gid,
-            rdev,
             size: info.size,
-            blksize: IO_BLOCK_SIZE,
             blocks: info.blocks,
-            atime: TimeSpec::new(i64::from(info.atime), 0),
-            mtime: TimeSpec::new(i64::from(info.mtime), 0),
-            ctime: TimeSpec::new(i64::from(info.ctime), 0),
+            atime: info.atime,
+            mtime: info.mtime,
+            ctime: info.ctime,
+            device: info
+                .device_number
+                .map(|number| (number.major(), number.minor())),
+        };
+        self.stat_of_attrs(info.number, &attrs)
+    }
+
+    /// Builds the `stat` result of inode `ino` of this file system.
+    fn stat_of_attrs(&self, ino: InodeNumber, attrs: &InodeAttrs) -> Stat {
+        let rdev = attrs
+            .device
+            .map_or(0, |(major, minor)| crate::devfs::make_dev(major, minor));
+        Stat {
+            dev: self.fs.dev,
+            ino: ino.as_u64(),
+            mode: u32::from(attrs.mode),
+            nlink: u32::from(attrs.links),
+            uid: attrs.uid,
+            gid: attrs.gid,
+            rdev,
+            size: attrs.size,
+            blksize: IO_BLOCK_SIZE,
+            blocks: attrs.blocks,
+            atime: TimeSpec::new(i64::from(attrs.atime), 0),
+            mtime: TimeSpec::new(i64::from(attrs.mtime), 0),
+            ctime: TimeSpec::new(i64::from(attrs.ctime), 0),
+        }
+    }
+
+    /// Decodes this inode's `stat` from the block cache (see
+    /// [`crate::inode_record`]). Returns `None` when rsext4 is to serve it:
+    /// the inode changed since the records in the block cache were last
+    /// known current, the mount has no decodable inode table, or the record
+    /// failed to decode. The caller holds the mount lock.
+    fn decoded_stat(&self) -> Option<Stat> {
+        let (table, data) = self.decodable()?;
+        let raw = self.ino.raw();
+        match table.read_attrs(data, raw) {
+            Ok(attrs) => Some(self.stat_of_attrs(self.ino, &attrs)),
+            Err(error) => {
+                Self::log_decode_error(raw, error);
+                None
+            }
         }
     }
 
@@ -666,16 +737,15 @@ impl Ext4Node {
         }
     }
 
-    /// Reads through the extent map of this file (see [`crate::file_map`]).
-    /// Returns `None` when the file is to be read through rsext4: it has no
-    /// map, was written since the last sync, or its map failed to load, in
-    /// which case rsext4's read reports the error.
+    /// Reads through the extent map of this file (see [`crate::file_map`])
+    /// with `read`, which returns the number of bytes read, and updates the
+    /// access time. Returns `None` when the file is to be read through
+    /// rsext4: it has no map, was written since the last sync, or its map
+    /// failed to load, in which case rsext4's read reports the error.
     fn read_direct(
         &self,
         mount: &mut MountedExt4,
-        data: &dyn ByteSource,
-        offset: u64,
-        buf: &mut [u8],
+        read: impl FnOnce(&FileMap) -> Ext4Result<usize>,
     ) -> VfsResult<Option<usize>> {
         let raw = self.ino.raw();
         let mut reads = self.fs.reads.lock();
@@ -683,7 +753,7 @@ impl Ext4Node {
             return Ok(None);
         }
         if reads.get_mut(raw).is_none() {
-            let Ok(map) = Self::load_file_map(mount, self.ino) else {
+            let Ok(map) = self.load_file_map(mount) else {
                 return Ok(None);
             };
             reads.insert(raw, map);
@@ -691,7 +761,7 @@ impl Ext4Node {
         let Some(Some(map)) = reads.get_mut(raw) else {
             return Ok(None);
         };
-        let count = map.read(data, offset, buf).map_err(ext4_errno)?;
+        let count = read(map).map_err(ext4_errno)?;
         if count == 0 || !map.needs_atime_update((self.fs.clock)().sec) {
             return Ok(Some(count));
         }
@@ -703,7 +773,7 @@ impl Ext4Node {
         let touched = mount
             .read_inode(self.ino, 0, &mut byte)
             .and_then(|_| mount.inode(self.ino));
-        self.fs.attrs.invalidate(raw);
+        self.fs.attrs_changed(self.ino);
         match touched {
             Ok(info) => map.set_times(&info),
             Err(error) => {
@@ -716,10 +786,18 @@ impl Ext4Node {
         Ok(Some(count))
     }
 
-    /// Loads the extent map of regular file `ino`, or `None` when the file
-    /// is to be read through rsext4.
-    fn load_file_map(mount: &mut MountedExt4, ino: InodeNumber) -> Ext4Result<Option<FileMap>> {
-        let info = mount.inode(ino)?;
+    /// Loads the extent map of this regular file, or `None` when the file
+    /// is to be read through rsext4. The map comes from the block cache
+    /// when the inode's record there is current (see [`Self::decoded_stat`]).
+    fn load_file_map(&self, mount: &mut MountedExt4) -> Ext4Result<Option<FileMap>> {
+        if let Some(layout) = self.decoded_layout() {
+            let map = layout.and_then(FileMap::from_layout);
+            if map.is_some() {
+                InodeReadStats::count(&self.fs.inode_reads.decoded_maps);
+            }
+            return Ok(map);
+        }
+        let info = mount.inode(self.ino)?;
         let extents = if info.size == 0 {
             rsext4::FileExtentMap {
                 extents: Vec::new(),
@@ -727,9 +805,46 @@ impl Ext4Node {
                 complete: true,
             }
         } else {
-            mount.inode_extents(ino, 0, info.size, FileExtentTarget::Data, usize::MAX)?
+            mount.inode_extents(self.ino, 0, info.size, FileExtentTarget::Data, usize::MAX)?
         };
         Ok(FileMap::new(&info, extents))
+    }
+
+    /// Decodes this file's record and extent tree from the block cache.
+    /// Returns `None` when rsext4 is to load them, in the cases of
+    /// [`Self::decoded_stat`], and `Some(None)` for a file that is not a
+    /// regular file with an extent tree. The caller holds the mount lock.
+    fn decoded_layout(&self) -> Option<Option<FileLayout>> {
+        let (table, data) = self.decodable()?;
+        let raw = self.ino.raw();
+        match table.read_layout(data, raw) {
+            Ok(layout) => Some(layout),
+            Err(error) => {
+                Self::log_decode_error(raw, error);
+                None
+            }
+        }
+    }
+
+    /// Returns the inode-table geometry and the block cache when this
+    /// inode's record and extent tree in the block cache are current. The
+    /// caller holds the mount lock.
+    fn decodable(&self) -> Option<(&InodeTable, &dyn ByteSource)> {
+        let table = self.fs.inode_table.as_ref()?;
+        let data = self.fs.data.as_deref()?;
+        let changed = self.fs.changed.lock().contains(self.ino.raw());
+        if changed || self.fs.unmounted.load(Ordering::Acquire) {
+            return None;
+        }
+        Some((table, data))
+    }
+
+    fn log_decode_error(ino: u32, error: DecodeError) {
+        if error == DecodeError::Checksum {
+            log::warn!("ext4: inode {ino} or its extent tree has a bad checksum");
+        } else {
+            log::debug!("ext4: inode {ino} not decoded ({error:?})");
+        }
     }
 
     fn ensure_empty_directory(mount: &mut MountedExt4, directory: InodeNumber) -> VfsResult<()> {
@@ -784,6 +899,12 @@ impl VfsNode for Ext4Node {
             return Ok(stat);
         }
         let mut mount = self.lock();
+        if let Some(stat) = self.decoded_stat() {
+            InodeReadStats::count(&self.fs.inode_reads.decoded);
+            self.fs.attrs.insert(self.ino.raw(), stat);
+            return Ok(stat);
+        }
+        InodeReadStats::count(&self.fs.inode_reads.rsext4);
         let info = mount.inode(self.ino).map_err(ext4_errno)?;
         let stat = self.stat_of(&info);
         self.fs.attrs.insert(self.ino.raw(), stat);
@@ -822,7 +943,7 @@ impl VfsNode for Ext4Node {
         }
         let mut mount = self.lock();
         if let Some(data) = &self.fs.data
-            && let Some(count) = self.read_direct(&mut mount, data.as_ref(), offset, buf)?
+            && let Some(count) = self.read_direct(&mut mount, |map| map.read(data.as_ref(), offset, buf))?
         {
             return Ok(count);
         }
@@ -831,9 +952,26 @@ impl VfsNode for Ext4Node {
         // NOTE: so files read here (see `read_direct`) do not follow
         // `relatime`.
         if !matches!(read, Ok(0)) {
-            self.fs.attrs.invalidate(self.ino.raw());
+            self.fs.attrs_changed(self.ino);
         }
         read.map_err(ext4_errno)
+    }
+
+    /// Shares the cached blocks of files that `read_direct` reads. The
+    /// caller copies them after this call has released the mount lock and
+    /// the block cache's lock, so a page fault or an mmap of a file while
+    /// it copies cannot wait for those locks.
+    fn read_shared(&self, offset: u64, len: usize) -> VfsResult<Option<FileData>> {
+        if self.node_type != NodeType::Regular {
+            return Err(self.not_a_file_error());
+        }
+        let Some(data) = &self.fs.data else {
+            return Ok(None);
+        };
+        let mut out = FileData::new();
+        let mut mount = self.lock();
+        let read = self.read_direct(&mut mount, |map| map.read_shared(data.as_ref(), offset, len, &mut out))?;
+        Ok(read.map(|_| out))
     }
 
     fn write_at(&self, offset: u64, buf: &[u8]) -> VfsResult<usize> {
@@ -849,7 +987,7 @@ impl VfsNode for Ext4Node {
             .ok_or(LinuxError::EFBIG)?;
         let mut mount = self.lock();
         let written = mount.write_inode(self.ino, offset, buf);
-        self.fs.attrs.invalidate(self.ino.raw());
+        self.fs.attrs_changed(self.ino);
         self.fs.reads.lock().mark_written(self.ino.raw());
         written.map_err(ext4_errno)?;
         Ok(buf.len())
@@ -861,7 +999,7 @@ impl VfsNode for Ext4Node {
         }
         let mut mount = self.lock();
         let truncated = mount.truncate_inode(self.ino, size);
-        self.fs.attrs.invalidate(self.ino.raw());
+        self.fs.attrs_changed(self.ino);
         self.fs.reads.lock().mark_written(self.ino.raw());
         truncated.map_err(ext4_errno)
     }
@@ -1155,7 +1293,7 @@ impl VfsNode for Ext4Node {
         }
         let mut target = alloc::vec![0; size as usize];
         let read = mount.read_inode(self.ino, 0, &mut target);
-        self.fs.attrs.invalidate(self.ino.raw());
+        self.fs.attrs_changed(self.ino);
         let count = read.map_err(ext4_errno)?;
         target.truncate(count);
         String::from_utf8(target).map_err(|_| LinuxError::EINVAL)

@@ -9,8 +9,8 @@ use core::{
 use spin::Mutex;
 
 use crate::{
-    DirEntry, LinuxError, NodeType, OpenFlags, SeekFrom, Stat, VfsResult, node::NodeRef,
-    path::Location,
+    DirEntry, LinuxError, NodeType, OpenFlags, SeekFrom, Stat, VfsResult, file_data::FileData,
+    node::NodeRef, path::Location,
 };
 
 /// Readiness of a file for `poll`/`select`.
@@ -43,6 +43,22 @@ pub trait FileLike: Send + Sync {
     /// Writes at `offset` without moving the current offset.
     fn write_at(&self, _offset: u64, _buf: &[u8]) -> VfsResult<usize> {
         Err(LinuxError::ESPIPE)
+    }
+
+    /// Reads up to `len` bytes at `offset`, or at the current offset when
+    /// `offset` is `None`, and passes them to `copy` without a copy in
+    /// between (see [`FileData`]). `copy` returns how many bytes it
+    /// copied, fewer than it got when its destination faulted, and a read
+    /// at the current offset advances it by that number. Returns that
+    /// number, or `None` when the file reads only through [`Self::read`]
+    /// and [`Self::read_at`].
+    fn read_to(
+        &self,
+        _offset: Option<u64>,
+        _len: usize,
+        _copy: &mut dyn FnMut(&FileData) -> usize,
+    ) -> VfsResult<Option<usize>> {
+        Ok(None)
     }
 
     /// Moves the current offset; returns the new offset.
@@ -179,6 +195,27 @@ impl FileLike for OpenFile {
     fn write_at(&self, offset: u64, buf: &[u8]) -> VfsResult<usize> {
         self.check_writable()?;
         self.node().write_at(offset, buf)
+    }
+
+    fn read_to(
+        &self,
+        offset: Option<u64>,
+        len: usize,
+        copy: &mut dyn FnMut(&FileData) -> usize,
+    ) -> VfsResult<Option<usize>> {
+        self.check_readable()?;
+        if let Some(offset) = offset {
+            return Ok(self.node().read_shared(offset, len)?.map(|data| copy(&data)));
+        }
+        // The offset stays locked while `copy` runs, as in `read`, so that
+        // reads of one description at once return consecutive parts.
+        let mut position = self.offset.lock();
+        let Some(data) = self.node().read_shared(*position, len)? else {
+            return Ok(None);
+        };
+        let copied = copy(&data);
+        *position += copied as u64;
+        Ok(Some(copied))
     }
 
     fn seek(&self, pos: SeekFrom) -> VfsResult<u64> {

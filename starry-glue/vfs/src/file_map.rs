@@ -4,10 +4,13 @@
 //! extent tree, copies the blocks into a new buffer of its own and from
 //! there into the caller's, and writes the inode back with a new access
 //! time. [`ReadCache`] keeps, for each inode that a live node uses, a
-//! [`FileMap`]: the size, the timestamps and the extents, taken from
-//! rsext4's public `inode` and `inode_extents` calls. [`FileMap::read`] then
-//! copies file data from the [`crate::BlockCache`] straight into the
-//! caller's buffer, and reads holes and unwritten extents as zeros.
+//! [`FileMap`]: the size, the timestamps and the extents, decoded from the
+//! block cache ([`crate::inode_record`]) or, for an inode that changed,
+//! taken from rsext4's public `inode` and `inode_extents` calls.
+//! [`FileMap::read`] then copies file data from the [`crate::BlockCache`]
+//! straight into the caller's buffer, and [`FileMap::read_shared`] hands
+//! out the cached blocks themselves ([`FileData`]) for the caller to copy
+//! to user memory. Both read holes and unwritten extents as zeros.
 //!
 //! The owner ([`crate::Ext4Fs`]) keeps the cache exact, as it keeps its
 //! attribute cache. It fills and reads entries with its mount lock held.
@@ -24,13 +27,14 @@ use alloc::{
     collections::{BTreeMap, BTreeSet},
     vec::Vec,
 };
+use core::ops::Range;
 
 use rsext4::{
     DirectoryEntryType, Ext4Error, Ext4Result, FileExtent, FileExtentMap, FileExtentState,
     InodeFlags, InodeInfo,
 };
 
-use crate::block_cache::ByteSource;
+use crate::{block_cache::ByteSource, file_data::FileData, inode_record::FileLayout};
 
 /// Age in seconds after which `relatime` updates an access time that is
 /// newer than the modification and change times: one day, as in Linux's
@@ -63,7 +67,24 @@ impl FileMap {
         {
             return None;
         }
-        let mut extents = map.extents;
+        let mut file = Self::with_extents(info.size, map.extents)?;
+        file.set_times(info);
+        Some(file)
+    }
+
+    /// Builds the map of a file decoded from the block cache.
+    pub(crate) fn from_layout(layout: FileLayout) -> Option<Self> {
+        let mut file = Self::with_extents(layout.size, layout.extents)?;
+        file.atime = layout.atime;
+        file.mtime = layout.mtime;
+        file.ctime = layout.ctime;
+        file.no_atime = layout.no_atime;
+        Some(file)
+    }
+
+    /// Builds the map of a file of `size` bytes with times 0, or returns
+    /// `None` when `extents` overlap or contain inline data.
+    fn with_extents(size: u64, mut extents: Vec<FileExtent>) -> Option<Self> {
         if extents.iter().any(|extent| extent.state == FileExtentState::Inline) {
             return None;
         }
@@ -75,16 +96,14 @@ impl FileMap {
             }
             previous_end = extent.logical_start.checked_add(extent.length)?;
         }
-        let mut file = Self {
-            size: info.size,
+        Some(Self {
+            size,
             atime: 0,
             mtime: 0,
             ctime: 0,
             no_atime: false,
             extents,
-        };
-        file.set_times(info);
-        Some(file)
+        })
     }
 
     /// Copies the timestamps and the `noatime` flag of `info`.
@@ -98,10 +117,63 @@ impl FileMap {
     /// Reads file bytes from `offset` into `buffer`, stopping at the end of
     /// the file, and returns the number of bytes read.
     pub(crate) fn read(&self, source: &dyn ByteSource, offset: u64, buffer: &mut [u8]) -> Ext4Result<usize> {
-        if offset >= self.size || buffer.is_empty() {
-            return Ok(0);
+        let count = self.readable(offset, buffer.len());
+        self.for_each_part(offset, count, |part, physical| {
+            let part = &mut buffer[(part.start - offset) as usize..(part.end - offset) as usize];
+            match physical {
+                Some(physical) => source.read_bytes(physical, part),
+                None => {
+                    part.fill(0);
+                    Ok(())
+                }
+            }
+        })?;
+        Ok(count)
+    }
+
+    /// Appends up to `len` file bytes from `offset` to `out`, stopping at
+    /// the end of the file, as shared parts of cached blocks (see
+    /// [`ByteSource::share_bytes`]). Returns the number of bytes appended.
+    pub(crate) fn read_shared(
+        &self,
+        source: &dyn ByteSource,
+        offset: u64,
+        len: usize,
+        out: &mut FileData,
+    ) -> Ext4Result<usize> {
+        let count = self.readable(offset, len);
+        self.for_each_part(offset, count, |part, physical| {
+            let part_len = (part.end - part.start) as usize;
+            match physical {
+                Some(physical) => source.share_bytes(physical, part_len, out),
+                None => {
+                    out.push_zeros(part_len);
+                    Ok(())
+                }
+            }
+        })?;
+        Ok(count)
+    }
+
+    /// Returns how many of `len` bytes from `offset` lie before the end of
+    /// the file.
+    fn readable(&self, offset: u64, len: usize) -> usize {
+        if offset >= self.size {
+            return 0;
         }
-        let count = (self.size - offset).min(buffer.len() as u64) as usize;
+        (self.size - offset).min(len as u64) as usize
+    }
+
+    /// Calls `visit` for each part of the `count` file bytes from `offset`,
+    /// in order. It gets the part's range of file offsets and the device
+    /// byte where the part starts, or `None` for a hole or an unwritten
+    /// extent, which read as zeros.
+    fn for_each_part(
+        &self,
+        offset: u64,
+        count: usize,
+        mut visit: impl FnMut(Range<u64>, Option<u64>) -> Ext4Result<()>,
+    ) -> Ext4Result<()> {
         let end = offset + count as u64;
         let mut position = offset;
         let mut index = self
@@ -117,25 +189,25 @@ impl FileMap {
                 Some(extent) => extent.logical_start,
                 None => end,
             };
-            let part = &mut buffer[(position - offset) as usize..(part_end - offset) as usize];
-            match extent {
+            let physical = match extent {
                 Some(extent) if extent.logical_start <= position => {
+                    index += 1;
                     if extent.state == FileExtentState::Initialized {
                         let physical = extent
                             .physical_start
                             .checked_add(position - extent.logical_start)
                             .ok_or_else(Ext4Error::overflow)?;
-                        source.read_bytes(physical, part)?;
+                        Some(physical)
                     } else {
-                        part.fill(0);
+                        None
                     }
-                    index += 1;
                 }
-                _ => part.fill(0),
-            }
+                _ => None,
+            };
+            visit(position..part_end, physical)?;
             position = part_end;
         }
-        Ok(count)
+        Ok(())
     }
 
     /// Returns whether a read at time `now` (seconds) updates the access

@@ -6,6 +6,7 @@ use core::any::Any;
 use crate::{
     CreateAttr, DirEntry, LinuxError, NodeType, RenameFlags, SetAttr, Stat, StatFs, VfsResult,
     file::FileLike,
+    file_data::FileData,
 };
 
 /// Shared handle to a node.
@@ -40,6 +41,15 @@ pub trait VfsNode: Send + Sync {
     /// Reads from byte offset `offset`; returns 0 at or past the end of file.
     fn read_at(&self, _offset: u64, _buf: &mut [u8]) -> VfsResult<usize> {
         Err(self.not_a_file_error())
+    }
+
+    /// Reads up to `len` bytes from byte offset `offset` as [`read_at`]
+    /// does, without copying them (see [`FileData`]). Returns `None` when
+    /// the node reads only through [`read_at`], which the caller then calls.
+    ///
+    /// [`read_at`]: VfsNode::read_at
+    fn read_shared(&self, _offset: u64, _len: usize) -> VfsResult<Option<FileData>> {
+        Ok(None)
     }
 
     /// Writes at byte offset `offset`, extending the file when needed.

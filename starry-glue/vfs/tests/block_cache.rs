@@ -9,7 +9,9 @@ use common::{Image, pattern};
 use starry_vfs::rsext4::{
     DeviceCapabilities, DeviceGeometry, Ext4Error, Ext4Result, SectorId, WriteFlags,
 };
-use starry_vfs::{AT_FDCWD, BlockCache, BlockDevice, FileSystem, FsContext, MountTable, OpenFlags};
+use starry_vfs::{
+    AT_FDCWD, BlockCache, BlockDevice, FileData, FileSystem, FsContext, MountTable, OpenFlags,
+};
 
 const SECTOR: usize = 512;
 const BLOCK: usize = 4096;
@@ -596,6 +598,110 @@ fn mixed_byte_reads_match_model() {
             cache.read_bytes(offset, &mut buffer).unwrap();
             let range = offset as usize..(offset + len) as usize;
             assert_eq!(buffer, model[range], "step {step}: read of {len} bytes at {offset}");
+        }
+    }
+}
+
+/// Returns the bytes of a [`FileData`].
+fn data_bytes(data: &FileData) -> Vec<u8> {
+    let mut bytes = vec![0; data.len()];
+    assert_eq!(data.copy_to(&mut bytes), data.len());
+    bytes
+}
+
+/// Shares `len` bytes from `offset` and returns them.
+fn share(cache: &mut BlockCache<MemoryDevice>, offset: u64, len: usize) -> FileData {
+    let mut data = FileData::new();
+    cache.share_bytes(offset, len, &mut data).unwrap();
+    assert_eq!(data.len(), len);
+    data
+}
+
+#[test]
+fn shared_bytes_read_ahead_once() {
+    let (device, state) = MemoryDevice::new(64 * 8);
+    let mut cache = BlockCache::new(device, 16).with_readahead(8);
+    let stats = cache.stats();
+
+    let data = share(&mut cache, 2 * BLOCK as u64 + 50, 100);
+    assert_eq!(data_bytes(&data), device_bytes(&state, 2 * BLOCK + 50, 100));
+    assert_eq!(state.lock().unwrap().reads, vec![(2 * 8, 64)]);
+    assert_eq!(stats.misses.load(Ordering::Relaxed), 1);
+    assert_eq!(stats.readahead.load(Ordering::Relaxed), 7);
+
+    let data = share(&mut cache, 3 * BLOCK as u64 + 7, 6 * BLOCK + 10);
+    assert_eq!(data_bytes(&data), device_bytes(&state, 3 * BLOCK + 7, 6 * BLOCK + 10));
+    assert_eq!(read_count(&state), 1);
+    assert_eq!(stats.hits.load(Ordering::Relaxed), 7);
+}
+
+#[test]
+fn shared_bytes_longer_than_capacity() {
+    let (device, state) = MemoryDevice::new(64 * 8);
+    let mut cache = BlockCache::new(device, 4).with_readahead(2);
+
+    let data = share(&mut cache, BLOCK as u64 + 300, 10 * BLOCK);
+    assert_eq!(data_bytes(&data), device_bytes(&state, BLOCK + 300, 10 * BLOCK));
+    assert_eq!(cache.cached_blocks(), 4);
+}
+
+#[test]
+fn shared_bytes_uncached_ranges() {
+    // 3 sectors after the last whole block are copied, not shared.
+    let (device, state) = MemoryDevice::new(8 * 8 + 3);
+    let mut cache = BlockCache::new(device, 16).with_readahead(4);
+    let data = share(&mut cache, 8 * BLOCK as u64 - 200, 1000);
+    assert_eq!(data_bytes(&data), device_bytes(&state, 8 * BLOCK - 200, 1000));
+
+    let (device, state) = MemoryDevice::new(16 * 8);
+    let mut cache = BlockCache::new(device, 0);
+    let data = share(&mut cache, 777, 5000);
+    assert_eq!(data_bytes(&data), device_bytes(&state, 777, 5000));
+    assert_eq!(cache.cached_blocks(), 0);
+}
+
+#[test]
+fn shared_bytes_out_of_range_fail() {
+    let (device, _state) = MemoryDevice::new(16 * 8);
+    let mut cache = BlockCache::new(device, 16);
+    let mut data = FileData::new();
+    assert!(cache.share_bytes(16 * BLOCK as u64 - 5, 10, &mut data).is_err());
+    assert!(cache.share_bytes(u64::MAX - 3, 10, &mut data).is_err());
+}
+
+/// Runs random writes and random shared reads through a cache of 6
+/// blocks. Every read matches a model of the device, and keeps the bytes
+/// it had when taken while later writes change the blocks.
+#[test]
+fn mixed_shared_reads_match_model() {
+    const SECTORS: u64 = 40 * 8;
+    let (device, state) = MemoryDevice::new(SECTORS as usize);
+    let mut model = device_bytes(&state, 0, SECTORS as usize * SECTOR);
+    let mut cache = BlockCache::new(device, 6).with_readahead(5);
+    let mut random = Lcg(11);
+    let mut held: Vec<(FileData, Vec<u8>)> = Vec::new();
+
+    for step in 0..3000 {
+        if random.below(3) == 0 {
+            let count = 1 + random.below(20);
+            let sector = random.below(SECTORS - count + 1);
+            let range = sector as usize * SECTOR..(sector + count) as usize * SECTOR;
+            let data = pattern(range.len(), step as u8);
+            cache.write(&data, SectorId::new(sector), count as u32).unwrap();
+            model[range].copy_from_slice(&data);
+        } else {
+            let len = 1 + random.below(12 * BLOCK as u64);
+            let offset = random.below(model.len() as u64 - len + 1);
+            let data = share(&mut cache, offset, len as usize);
+            let expected = model[offset as usize..(offset + len) as usize].to_vec();
+            assert_eq!(data_bytes(&data), expected, "step {step}: read of {len} bytes at {offset}");
+            held.push((data, expected));
+            if held.len() > 4 {
+                held.remove(0);
+            }
+        }
+        for (data, expected) in &held {
+            assert_eq!(&data_bytes(data), expected, "step {step}: held read changed");
         }
     }
 }

@@ -16,7 +16,7 @@ use std::{
 
 use common::{Image, pattern};
 use starry_vfs::{
-    AT_FDCWD, FileLike, FileSystem, FsContext, LinuxError, OpenFlags, SetAttr, TimeSpec,
+    AT_FDCWD, FileData, FileLike, FileSystem, FsContext, LinuxError, OpenFlags, SetAttr, TimeSpec,
 };
 
 const BLOCK: usize = 4096;
@@ -33,6 +33,19 @@ fn build_tree(tree: &Path) {
     sparse.seek(SeekFrom::Start(1 << 20)).unwrap();
     sparse.write_all(&pattern(3000, 5)).unwrap();
     sparse.set_len((1 << 21) + 100).unwrap();
+    drop(sparse);
+    fs::write(tree.join("fragmented.bin"), fragmented_contents()).unwrap();
+}
+
+/// Returns 4 KiB of data every 64 KiB, 40 times: 40 extents, more than the
+/// 4 that fit in the inode, so the extent tree has a leaf block.
+fn fragmented_contents() -> Vec<u8> {
+    let mut data = vec![0; 39 * 65536 + BLOCK];
+    for index in 0..40 {
+        let start = index * 65536;
+        data[start..start + BLOCK].copy_from_slice(&pattern(BLOCK, index as u8));
+    }
+    data
 }
 
 /// Returns the contents of the source tree's `sparse.bin`.
@@ -131,6 +144,101 @@ fn holes_read_as_zeros() {
         let end = (start + len).min(expected.len());
         assert_eq!(read_at(&file, offset, len), expected[start..end], "{len} bytes at {offset}");
     }
+    drop(file);
+    unmount(fs.as_ref(), ctx);
+}
+
+/// Reads up to `len` bytes through [`FileLike::read_to`], at `offset` or
+/// at the current offset, and returns them, or `None` when the file reads
+/// only through `read` and `read_at`.
+fn read_shared(file: &Arc<dyn FileLike>, offset: Option<u64>, len: usize) -> Option<Vec<u8>> {
+    let mut bytes = Vec::new();
+    let mut copy = |data: &FileData| {
+        bytes = vec![0; data.len()];
+        data.copy_to(&mut bytes)
+    };
+    let count = file.read_to(offset, len, &mut copy).unwrap()?;
+    assert_eq!(count, bytes.len());
+    Some(bytes)
+}
+
+#[test]
+fn shared_reads_match_read_at() {
+    let image = Image::new(build_tree);
+    let (fs, mut ctx) = image.context();
+    let cases = [
+        (0, 10),
+        (0, 70_000),
+        (4090, 10),
+        (5000, 3 * BLOCK + 1),
+        (BIG_LEN as u64 - 5, 100),
+        (BIG_LEN as u64, 10),
+        ((1 << 20) - 100, 200),
+        ((1 << 20) + 2500, 1 << 17),
+        (1 << 21, 1000),
+    ];
+    for path in ["/big.bin", "/small.txt", "/empty", "/sparse.bin"] {
+        let (_, file) = open(&mut ctx, path, OpenFlags::empty());
+        for (offset, len) in cases {
+            let shared = read_shared(&file, Some(offset), len).expect("shared read");
+            assert_eq!(shared, read_at(&file, offset, len), "{path}: {len} bytes at {offset}");
+        }
+    }
+    unmount(fs.as_ref(), ctx);
+}
+
+#[test]
+fn shared_read_advances_by_bytes_copied() {
+    let image = Image::new(build_tree);
+    let (fs, mut ctx) = image.context();
+    let expected = pattern(BIG_LEN, 3);
+    let (_, file) = open(&mut ctx, "/big.bin", OpenFlags::empty());
+
+    // A copy that stops after 300 bytes, as at a bad page of user memory.
+    let mut copy = |data: &FileData| {
+        assert_eq!(data.len(), 1000);
+        300
+    };
+    assert_eq!(file.read_to(None, 1000, &mut copy).unwrap(), Some(300));
+    assert_eq!(read_shared(&file, None, 100).unwrap(), expected[300..400]);
+    let mut rest = vec![0; 50];
+    assert_eq!(file.read(&mut rest).unwrap(), 50);
+    assert_eq!(rest, expected[400..450]);
+    drop(file);
+    unmount(fs.as_ref(), ctx);
+}
+
+#[test]
+fn written_file_not_shared_until_sync() {
+    let image = Image::new(build_tree);
+    let (fs, mut ctx) = image.context();
+    let (_, file) = open(&mut ctx, "/small.txt", OpenFlags::O_RDWR);
+    assert_eq!(read_shared(&file, Some(0), 100).unwrap(), b"hello world\n");
+
+    // rsext4 may hold the written block, so reads go through it.
+    file.write_at(0, b"HELLO").unwrap();
+    assert_eq!(read_shared(&file, Some(0), 100), None);
+    assert_eq!(read_at(&file, 0, 100), b"HELLO world\n");
+
+    fs.sync().unwrap();
+    assert_eq!(read_shared(&file, Some(0), 100).unwrap(), b"HELLO world\n");
+    drop(file);
+    unmount(fs.as_ref(), ctx);
+}
+
+#[test]
+fn extent_tree_with_leaf_block_read() {
+    let image = Image::new(build_tree);
+    let tree = image.debugfs("ex /fragmented.bin");
+    assert!(tree.contains(" 1/ 1   1/ 40"), "not a tree of depth 1:\n{tree}");
+    let (fs, mut ctx) = image.context();
+    let expected = fragmented_contents();
+    let (_, file) = open(&mut ctx, "/fragmented.bin", OpenFlags::empty());
+
+    assert_eq!(read_at(&file, 0, expected.len() + 10), expected);
+    assert_eq!(read_shared(&file, Some(65536 - 10), 20).unwrap(), expected[65536 - 10..65546]);
+    let decoded_maps = fs.inode_read_stats().decoded_maps.load(Ordering::Relaxed);
+    assert_eq!(decoded_maps, 1);
     drop(file);
     unmount(fs.as_ref(), ctx);
 }
