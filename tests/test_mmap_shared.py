@@ -160,6 +160,16 @@ with open("data.bin", "rb") as f:
 m.close()
 print("readinto", read_file(8, 8))
 
+# A file of the image that was not written in this boot is read straight
+# from the block cache into the mapping. The page is mapped clean by a read
+# first, so the copy itself must mark it dirty.
+m = mmap.mmap(fd, 0)
+m[16:24]
+with open("lib/python3.11/os.py", "rb", buffering=0) as f:
+    f.readinto(memoryview(m)[16:24])
+m.close()
+print("readinto from the image", read_file(16, 8))
+
 ro = os.open("shared.bin", os.O_RDONLY)
 try:
     mmap.mmap(ro, 0)

@@ -835,6 +835,11 @@ impl AddrSpace {
             let Ok(frame) = self.populate_page(vaddr, MappingFlags::WRITE) else {
                 return done;
             };
+            // As in `for_each_chunk`: the copy bypasses the page table, so
+            // no write fault marks a page of a shared file mapping dirty.
+            if self.area_at(vaddr).is_some_and(|(_, area)| area.backend.file.is_some()) {
+                mark_dirty(frame.align_down_4k());
+            }
             let page = phys_to_virt(frame.align_down_4k()).as_mut_ptr();
             let mut offset = vaddr.align_offset_4k();
             while offset < PAGE_SIZE_4K {
