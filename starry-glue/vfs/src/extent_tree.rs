@@ -16,7 +16,10 @@ use rsext4::{
     crc32c::crc32c_append,
 };
 
-use crate::{block_cache::ByteSource, inode_record::DecodeError};
+use crate::{
+    block_cache::ByteSource,
+    inode_record::{DecodeError, read_u16, read_u32},
+};
 
 /// `eh_magic` of every extent-tree node.
 const EXTENT_MAGIC: u16 = 0xf30a;
@@ -30,19 +33,6 @@ const INIT_MAX_LEN: u16 = 32768;
 /// Maximum number of tree blocks read for one file. A larger tree is left
 /// to rsext4, so that one read does not hold the locks for long.
 const MAX_TREE_BLOCKS: usize = 256;
-
-fn read_u16(bytes: &[u8], offset: usize) -> u16 {
-    u16::from_le_bytes([bytes[offset], bytes[offset + 1]])
-}
-
-fn read_u32(bytes: &[u8], offset: usize) -> u32 {
-    u32::from_le_bytes([
-        bytes[offset],
-        bytes[offset + 1],
-        bytes[offset + 2],
-        bytes[offset + 3],
-    ])
-}
 
 /// Where the tree blocks come from and how they are checked.
 struct TreeReader<'a> {

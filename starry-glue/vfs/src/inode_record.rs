@@ -86,11 +86,13 @@ const I_CHECKSUM_LO: usize = 0x7c;
 const I_EXTRA_ISIZE: usize = 0x80;
 const I_CHECKSUM_HI: usize = 0x82;
 
-fn read_u16(bytes: &[u8], offset: usize) -> u16 {
+/// Reads the little-endian `u16` at `offset` of an on-disk record.
+pub(crate) fn read_u16(bytes: &[u8], offset: usize) -> u16 {
     u16::from_le_bytes([bytes[offset], bytes[offset + 1]])
 }
 
-fn read_u32(bytes: &[u8], offset: usize) -> u32 {
+/// Reads the little-endian `u32` at `offset` of an on-disk record.
+pub(crate) fn read_u32(bytes: &[u8], offset: usize) -> u32 {
     u32::from_le_bytes([
         bytes[offset],
         bytes[offset + 1],
