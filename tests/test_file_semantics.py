@@ -1,6 +1,6 @@
 """Files that Python creates, renames, links and removes look as on Linux."""
 
-from conftest import e2fsck_clean, run_kernel, run_reference
+from conftest import compare_with_linux, e2fsck_clean, run_kernel, run_reference
 
 # Works in a fresh folder under the working directory (/opt/python3.11 on
 # both sides) and prints what stat and a read give back after each step.
@@ -77,3 +77,25 @@ def test_file_operations_match_linux(disk):
 
     clean, report = e2fsck_clean(disk)
     assert clean, report
+
+
+# sendfile with one open file as input and output and no offset. Linux reads
+# and writes at one position, so the file is copied onto itself: the call
+# returns the bytes up to the end, and the file does not grow.
+SENDFILE_SAME_FILE = """
+import os
+fd = os.open("sendfile-self.bin", os.O_RDWR | os.O_CREAT | os.O_TRUNC)
+os.write(fd, b"abcdefgh" * 1000)
+os.lseek(fd, 100, os.SEEK_SET)
+copied = os.sendfile(fd, fd, None, 1 << 30)
+print("copied", copied)
+print("offset", os.lseek(fd, 0, os.SEEK_CUR))
+print("size", os.fstat(fd).st_size)
+os.lseek(fd, 0, os.SEEK_SET)
+print("head", os.read(fd, 16))
+"""
+
+
+def test_sendfile_onto_same_file(disk):
+    lines = compare_with_linux(SENDFILE_SAME_FILE, disk)
+    assert lines == ["copied 7900", "offset 8000", "size 8000", "head b'abcdefghabcdefgh'"]

@@ -5,7 +5,7 @@ use alloc::{sync::Arc, vec, vec::Vec};
 use core::ops::{Deref, DerefMut};
 
 use axerrno::LinuxError;
-use starry_vfs::{FileData, FileLike, OpenFlags};
+use starry_vfs::{FileData, FileLike, OpenFlags, SeekFrom};
 use spin::Mutex;
 use syscall_abi::{SysResult, UserInBytes, UserMemory, UserOutBytes};
 
@@ -244,6 +244,35 @@ pub fn copy_between_files(
 ) -> SysResult<(usize, Option<u64>)> {
     let total = count.min(MAX_RW_COUNT);
     let mut chunk = ChunkBuffer::take(total);
+    // The same seekable open file as input and output, without an offset:
+    // Linux reads and writes at one position taken at the start, so the
+    // file is copied onto itself and does not grow.
+    if offset.is_none()
+        && core::ptr::addr_eq(Arc::as_ptr(input), Arc::as_ptr(output))
+        && let Ok(start) = input.seek(SeekFrom::Current(0))
+    {
+        let mut done = 0;
+        while done < total {
+            let want = (total - done).min(chunk.len());
+            let position = start + done as u64;
+            let read = match input.read_at(position, &mut chunk[..want]) {
+                Ok(0) => break,
+                Ok(read) => read,
+                Err(error) if done == 0 => return Err(error),
+                Err(_) => break,
+            };
+            match output.write_at(position, &chunk[..read]) {
+                Ok(written) => done += written,
+                Err(error) if done == 0 => return Err(error),
+                Err(_) => break,
+            }
+            if read < want {
+                break;
+            }
+        }
+        input.seek(SeekFrom::Start(start + done as u64))?;
+        return Ok((done, None));
+    }
     let mut done = 0;
     while done < total {
         let want = (total - done).min(chunk.len());
