@@ -195,8 +195,8 @@ pub fn pending_blocked(thread: &Thread) -> u64 {
 
 /// A table of pending signals with their siginfo (index `n - 1` for signal
 /// `n`), and the set of signals it contains. Every return to user mode
-/// checks for pending signals, and almost always finds none. The set
-/// answers that with one atomic load, without the lock and a scan of the 64
+/// checks for pending signals, and almost always finds none. Reading the
+/// set takes one atomic load, without the lock and a scan of the 64
 /// entries.
 pub struct PendingSignals {
     table: Mutex<[Option<SigInfo>; NSIG]>,

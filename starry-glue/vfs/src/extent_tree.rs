@@ -34,7 +34,7 @@ const INIT_MAX_LEN: u16 = 32768;
 /// to rsext4, so that one read does not hold the locks for long.
 const MAX_TREE_BLOCKS: usize = 256;
 
-/// Where the tree blocks come from and how they are checked.
+/// The source of the tree blocks and the checks applied to them.
 struct TreeReader<'a> {
     source: &'a dyn ByteSource,
     block_size: u64,
