@@ -7,6 +7,13 @@
 //! invalidates only the pages whose old entry was valid. Under QEMU every
 //! `tlbi` is costly, and a full invalidation also empties QEMU's own TLB
 //! and its jump cache, so user code runs slower for a while afterwards.
+//!
+//! The kernel runs on one CPU (`max-cpu-num = 1` in kernel/axconfig.toml),
+//! so page invalidations use the local form `TLBI VAAE1` rather than the
+//! inner-shareable broadcast `TLBI VAAE1IS` that axcpu issues. QEMU 7.2
+//! carries out a broadcast invalidation as "safe work": the vCPU leaves its
+//! execution loop and stops every vCPU before the flush. The local form
+//! flushes inside the instruction's helper.
 
 use core::{
     mem::ManuallyDrop,
@@ -123,7 +130,24 @@ impl Drop for PageTableEdit<'_> {
         }
         PAGE_INVALIDATIONS.fetch_add(self.stale_len as u64, Ordering::Relaxed);
         for &vaddr in &self.stale[..self.stale_len] {
-            axhal::asm::flush_tlb(Some(vaddr));
+            invalidate_page_local(vaddr);
         }
+        // Completes the invalidations before any later access. `NSH` is
+        // enough because no other CPU shares this TLB.
+        barrier::dsb(barrier::NSH);
+        barrier::isb(barrier::SY);
     }
+}
+
+/// Invalidates this CPU's TLB entries of the page at `vaddr`, for every
+/// ASID and every level of the walk (`TLBI VAAE1`). The caller completes
+/// it with a `DSB` and an `ISB`.
+fn invalidate_page_local(vaddr: VirtAddr) {
+    const _: () = assert!(axconfig::plat::MAX_CPU_NUM == 1, "local TLB invalidation needs a one-CPU kernel");
+    // The operand contains VA[55:12] in bits [43:0].
+    let operand = (vaddr.as_usize() >> 12) & ((1 << 44) - 1);
+    // SAFETY: `TLBI` only drops cached translations, so the walker reloads
+    // them from the page table. It reads and writes no memory and changes
+    // no register.
+    unsafe { core::arch::asm!("tlbi vaae1, {0}", in(reg) operand, options(nostack, preserves_flags)) };
 }
