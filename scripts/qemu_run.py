@@ -221,6 +221,22 @@ def choose_timeout(opts: argparse.Namespace) -> float | None:
     return timeout or None
 
 
+class Stopped(Exception):
+    """SIGTERM or SIGHUP reached the runner.
+
+    Raising it, rather than dying of the signal, runs the cleanup of the
+    `with` blocks: QEMU is killed and a `--fresh-disk` copy is removed.
+    """
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def raise_stopped(signum: int, _frame) -> None:
+    raise Stopped(signum)
+
+
 def run_qemu(cmd: list[str], timeout: float | None) -> int:
     proc = subprocess.Popen(cmd)
     try:
@@ -235,6 +251,10 @@ def run_qemu(cmd: list[str], timeout: float | None) -> int:
         proc.kill()
         proc.wait()
         return 128 + signal.SIGINT
+    except Stopped as stop:
+        proc.kill()
+        proc.wait()
+        return 128 + stop.signum
 
 
 def main() -> int:
@@ -282,4 +302,11 @@ def report(status: int) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # A closed terminal (pexpect's `terminate`, a closed ssh session) sends
+    # SIGHUP; `kill` and timeouts send SIGTERM.
+    signal.signal(signal.SIGHUP, raise_stopped)
+    signal.signal(signal.SIGTERM, raise_stopped)
+    try:
+        sys.exit(main())
+    except Stopped as stop:
+        sys.exit(128 + stop.signum)

@@ -9,7 +9,9 @@ any number of "\\r" before a "\\n".
 """
 
 import io
+import os
 import re
+import signal
 import sys
 import threading
 import time
@@ -31,12 +33,13 @@ CONTINUATION = "... "
 NEWLINE = r"\r*\n"
 
 
-def spawn_console(*python_args: str, runner_options: tuple[str, ...] = ()) -> pexpect.spawn:
+def spawn_console(*python_args: str, runner_options: tuple[str, ...] = (),
+                  env: dict[str, str] | None = None) -> pexpect.spawn:
     """Boot the checked kernel on a fresh disk with QEMU's stdio on a pty."""
     args = [str(RUNNER), "--kernel", str(CHECKED_KERNEL), "--fresh-disk", "--log", "warn",
             "--timeout", "600", *runner_options, "--", *python_args]
     return pexpect.spawn(sys.executable, args, encoding="utf-8", codec_errors="replace",
-                         timeout=ANSWER_SECONDS, dimensions=(HOST_ROWS, HOST_COLUMNS))
+                         timeout=ANSWER_SECONDS, dimensions=(HOST_ROWS, HOST_COLUMNS), env=env)
 
 
 @pytest.fixture
@@ -88,6 +91,19 @@ def test_banner_before_first_prompt(built):
     assert 'Type "help", "copyright", "credits" or "license" for more information.' in banner
     child.send("\x04")
     expect_exit(child, 0)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGHUP, signal.SIGTERM])
+def test_stopped_runner_removes_fresh_disk(built, tmp_path, signum):
+    """A hang-up (a closed terminal) or SIGTERM stops QEMU, and the runner
+    removes its copy of the image instead of leaving it in the temp dir."""
+    child = spawn_console(env={**os.environ, "TMPDIR": str(tmp_path)})
+    child.expect_exact(PROMPT, timeout=BOOT_SECONDS)
+    copies = list(tmp_path.glob("starry-disk-*/disk.img"))
+    assert len(copies) == 1, copies
+    child.kill(signum)
+    expect_exit(child, 128 + signum)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_backspace_erases_typed_characters(console):
