@@ -56,6 +56,15 @@ GUEST_BIN = BENCH_DIR / "target" / GUEST_TARGET / "release"
 SYSCALL_BENCH_GUEST_PATH = "/usr/local/bin/syscall-bench"
 TEST_ALL = "lib/python3.11/test/test___all__.py"
 IMPORTS = "import json, decimal, asyncio"
+# Pure-Python work with no syscalls and no page faults once it runs: how much
+# slower the emulated MMU alone makes user code, whatever the kernel does.
+LOOP_PROGRAM = ("import time\n"
+                "start = time.perf_counter()\n"
+                "total = 0\n"
+                "for i in range(2_000_000):\n"
+                "    total += i\n"
+                "print(f'python-loop: {time.perf_counter() - start:.6f}')\n")
+LOOP_FIGURE = "pure-Python loop, 2M additions"
 SYSCALL_CASES = ["getpid", "read_4k", "stat", "open_close", "mmap_munmap_64k", "page_fault"]
 SYSTEMS = ["ours", "linux", "user_mode"]
 # Seconds before one run is abandoned; test___all__ cold takes about a minute.
@@ -67,6 +76,7 @@ LINUX_APPEND = "console=ttyAMA0 quiet panic=-1"
 STATS_LINE = re.compile(r"starry-stats: (\S+)(.*)")
 LINUX_LINE = re.compile(r"linux-init: (exec|exit|error)(.*)")
 SYSCALL_BENCH_LINE = re.compile(r"syscall-bench: (\S+) ([0-9.]+)")
+LOOP_LINE = re.compile(r"python-loop: ([0-9.]+)")
 
 
 def log(message: str) -> None:
@@ -120,11 +130,14 @@ def read_console(cmd: list[str], timeout: float) -> tuple[int | None, list[tuple
 
 
 def parse_syscall_bench(lines: list[tuple[float, str]]) -> dict[str, float]:
+    """Return the figures that guest programs print: syscall-bench's cases
+    and the loop time of LOOP_PROGRAM (as "python_loop")."""
     results = {}
     for _, line in lines:
-        match = SYSCALL_BENCH_LINE.search(line)
-        if match:
+        if match := SYSCALL_BENCH_LINE.search(line):
             results[match.group(1)] = float(match.group(2))
+        elif match := LOOP_LINE.search(line):
+            results["python_loop"] = float(match.group(1))
     return results
 
 
@@ -327,6 +340,21 @@ class Bench:
                 self.figure(f"python -c '{IMPORTS}'", "s").samples[system].append(result.run_s)
         self.drop(disk)
 
+    def python_loop(self, system: str) -> None:
+        """Time LOOP_PROGRAM in the guest with time.perf_counter()."""
+        disk = self.fresh_disk(system)
+        for index in range(self.opts.runs):
+            result = self.run(system, disk, ["-c", LOOP_PROGRAM], f"python loop #{index + 1}")
+            if result is None:
+                continue
+            if "python_loop" not in result.bench:
+                message = f"{system} python loop #{index + 1}: no python-loop line in the output"
+                log(f"FAILED {message}")
+                self.failures.append(message)
+                continue
+            self.figure(LOOP_FIGURE, "s").samples[system].append(result.bench["python_loop"])
+        self.drop(disk)
+
     def record_boot(self, system: str, result: Run) -> None:
         if system == "user_mode":
             return
@@ -465,6 +493,18 @@ def print_targets(figures: dict[str, Figure]) -> list[str]:
     return verdicts
 
 
+def emulator_share(figures: dict[str, Figure]) -> str | None:
+    """Return a line on how much slower the pure-Python loop runs than in
+    user mode, or None without both medians."""
+    loop = figures.get(LOOP_FIGURE)
+    if not loop or (ours := ratio(loop.median("ours"), loop.median("user_mode"))) is None:
+        return None
+    linux = ratio(loop.median("linux"), loop.median("user_mode"))
+    return (f"the pure-Python loop takes {ours:.2f}x its user-mode time under this kernel"
+            + ("" if linux is None else f" and {linux:.2f}x under Linux")
+            + ", with no syscalls or page faults: the emulated MMU's share of every ours/user ratio")
+
+
 def print_profile(profile: dict[str, dict]) -> None:
     for name, data in profile.items():
         print(f"\nprofile, {name}:")
@@ -522,6 +562,7 @@ def image_paths() -> tuple[Path, Path]:
 
 STEPS = {
     "startup": Bench.python_startup,
+    "loop": Bench.python_loop,
     "test_all": Bench.test_all,
     "syscalls": Bench.syscall_bench,
 }
@@ -589,7 +630,7 @@ def main() -> int:
         shutil.rmtree(scratch, ignore_errors=True)
 
     order = ["boot to first user instruction", "python -c pass", f"python -c '{IMPORTS}'",
-             "test___all__ cold", "test___all__ warm"]
+             LOOP_FIGURE, "test___all__ cold", "test___all__ warm"]
     order += [f"syscall-bench {case}" for case in SYSCALL_CASES]
     order += ["memory in use after boot", "memory in use, peak during test___all__ cold"]
     figures = [bench.figures[name] for name in order if name in bench.figures]
@@ -597,6 +638,9 @@ def main() -> int:
     print(f"\nmedians of {opts.runs} run(s); lower is better\n")
     print_table(figures)
     verdicts = print_targets(bench.figures)
+    share = emulator_share(bench.figures)
+    if share:
+        print(f"emulator: {share}")
     print_profile(bench.profile)
     if bench.failures:
         print(f"\n{len(bench.failures)} run(s) failed:")
@@ -617,6 +661,7 @@ def main() -> int:
             "samples": figure.samples,
         } for figure in figures],
         "targets": verdicts,
+        "emulator_share": share,
         "profile": bench.profile,
         "failures": bench.failures,
     }, indent=2) + "\n")
