@@ -6,6 +6,7 @@ use axhal::{
 };
 use axcpu::trap::SYSCALL;
 use memory_addr::VirtAddr;
+use starry_glue::mm::aspace::FaultError;
 use starry_glue::process::{
     ExitStatus, Thread, current_thread, exit_current_process, fork, signal, try_current_thread,
 };
@@ -37,14 +38,31 @@ fn handle_page_fault(vaddr: VirtAddr, access: PageFaultFlags, is_user: bool) -> 
         return false;
     };
     let start = crate::stats::start();
-    let handled = thread.process.aspace.lock().handle_page_fault(vaddr, access);
+    let result = thread.process.aspace.lock().handle_page_fault(vaddr, access);
     crate::stats::end_page_fault(is_user, start);
-    if handled {
+    let Err(err) = result else {
         return true;
-    }
+    };
     if is_user {
-        debug!("SIGSEGV: {access:?} access to {vaddr:#x}");
-        raise_fault_signal(&thread, SIGSEGV, signal::SEGV_MAPERR, vaddr.as_usize());
+        debug!("{err:?}: {access:?} access to {vaddr:#x}");
+        let (sig, code) = match err {
+            FaultError::NotMapped => (SIGSEGV, signal::SEGV_MAPERR),
+            FaultError::Denied => (SIGSEGV, signal::SEGV_ACCERR),
+            FaultError::BadFilePage => (signal::SIGBUS, signal::BUS_ADRERR),
+            FaultError::OutOfMemory => {
+                // Linux's OOM killer picks the process with the most memory.
+                // Here the process that needed the page ends, which is the
+                // same process when it is the only large one.
+                let user_kib = axalloc::global_allocator().usages().get(axalloc::UsageKind::VirtMem) / 1024;
+                warn!(
+                    "out of memory: killed process {} on a fault at {:#x}; user pages use {user_kib} KiB",
+                    thread.process.pid,
+                    vaddr.as_usize(),
+                );
+                exit_current_process(ExitStatus::Signal(signal::SIGKILL));
+            }
+        };
+        raise_fault_signal(&thread, sig, code, vaddr.as_usize());
         // The handler runs when the exception returns (`deliver_pending`).
         return true;
     }

@@ -57,6 +57,8 @@ pub const USER_STACK_TOP: usize = 0xffff_ffff_0000;
 pub struct Backend {
     populate: bool,
     shared: bool,
+    /// Mapped with MAP_NORESERVE: the overcommit check skips the area.
+    no_reserve: bool,
     /// The file of a shared file mapping, with the file offset of the
     /// area's first page.
     file: Option<FileBacking>,
@@ -67,6 +69,7 @@ impl Backend {
         Self {
             populate,
             shared: false,
+            no_reserve: false,
             file: None,
         }
     }
@@ -75,6 +78,7 @@ impl Backend {
         Self {
             populate,
             shared: true,
+            no_reserve: false,
             file: None,
         }
     }
@@ -84,8 +88,20 @@ impl Backend {
         Self {
             populate: false,
             shared: true,
+            no_reserve: false,
             file: Some(file),
         }
+    }
+
+    /// Returns the same backend for a MAP_NORESERVE mapping.
+    pub fn without_reserve(self) -> Self {
+        Self { no_reserve: true, ..self }
+    }
+
+    /// Returns whether Linux's overcommit heuristic counts the pages of a
+    /// writable area with this backend: private and not MAP_NORESERVE.
+    pub fn counts_when_writable(&self) -> bool {
+        !self.shared && !self.no_reserve
     }
 
     /// Returns the same kind of backend, with frames allocated on first access.
@@ -204,10 +220,23 @@ fn absent_pages(pt: &PageTable, start: VirtAddr, end: VirtAddr) -> usize {
     (end - start) / PAGE_SIZE_4K - present
 }
 
+/// Free pages that user memory never takes (8 MiB): the kernel's heap and
+/// the page tables still grow from them when a process has used up the
+/// rest, because axalloc panics when the heap cannot grow.
+const KERNEL_RESERVE_PAGES: usize = 2048;
+
+/// Allocates one page for user memory, unless only the kernel's reserve is
+/// left. Returns its kernel virtual address.
+fn alloc_user_page() -> Option<usize> {
+    let allocator = global_allocator();
+    if allocator.available_pages() <= KERNEL_RESERVE_PAGES {
+        return None;
+    }
+    allocator.alloc_pages(1, PAGE_SIZE_4K, UsageKind::VirtMem).ok()
+}
+
 fn alloc_zeroed_frame() -> Option<PhysAddr> {
-    let vaddr = global_allocator()
-        .alloc_pages(1, PAGE_SIZE_4K, UsageKind::VirtMem)
-        .ok()?;
+    let vaddr = alloc_user_page()?;
     // SAFETY: the allocator returned a page of kernel memory that nothing else
     // refers to yet.
     unsafe { core::ptr::write_bytes(vaddr as *mut u8, 0, PAGE_SIZE_4K) };
@@ -218,9 +247,7 @@ fn alloc_zeroed_frame() -> Option<PhysAddr> {
 /// zero past them.
 fn alloc_frame_with(bytes: &[u8]) -> Option<PhysAddr> {
     assert!(bytes.len() <= PAGE_SIZE_4K);
-    let vaddr = global_allocator()
-        .alloc_pages(1, PAGE_SIZE_4K, UsageKind::VirtMem)
-        .ok()?;
+    let vaddr = alloc_user_page()?;
     let frame = vaddr as *mut u8;
     // SAFETY: the allocator returned a page of kernel memory that nothing else
     // refers to yet, so it cannot overlap `bytes`, and `bytes` fits in it.
@@ -296,6 +323,22 @@ fn populate_pages(pt: &mut PageTable, backend: &Backend, start: VirtAddr, end: V
         }
     }
     Ok(())
+}
+
+/// The reason a user page fault could not be served. Each kind has its own
+/// signal on Linux.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FaultError {
+    /// No mapping contains the address (SIGSEGV, `SEGV_MAPERR`).
+    NotMapped,
+    /// The mapping does not allow the access (SIGSEGV, `SEGV_ACCERR`).
+    Denied,
+    /// A page of a shared file mapping wholly past the end of the file, or
+    /// one the file could not be read for (SIGBUS, `BUS_ADRERR`).
+    BadFilePage,
+    /// No frame was free. Linux's OOM killer would kill a process with
+    /// SIGKILL.
+    OutOfMemory,
 }
 
 /// One mapping of the address space: the pages from its start (the key in
@@ -552,6 +595,20 @@ impl AddrSpace {
             .map(|(start, area)| area.backend.clone().skip(vaddr.align_down_4k() - start))
     }
 
+    /// Returns the bytes of `[start, start + size)` that would start to
+    /// count against the overcommit limit if they became writable: those of
+    /// areas that count when writable (`Backend::counts_when_writable`) and
+    /// are not writable yet.
+    pub fn bytes_counted_if_writable(&self, start: VirtAddr, size: usize) -> usize {
+        let end = start + size;
+        let first = self.area_at(start).map_or(start, |(area_start, _)| area_start);
+        self.areas
+            .range(first..end)
+            .filter(|(_, area)| area.backend.counts_when_writable() && !area.prot.contains(MappingFlags::WRITE))
+            .map(|(&area_start, area)| area.end.min(end) - area_start.max(start))
+            .sum()
+    }
+
     /// Returns whether any area overlaps `[start, start + size)`.
     pub fn overlaps(&self, start: VirtAddr, size: usize) -> bool {
         let end = start + size;
@@ -572,15 +629,23 @@ impl AddrSpace {
     }
 
     /// Makes sure the page containing `vaddr` has a frame, and returns the
-    /// frame's physical address. Fails with `EFAULT` when no area contains
-    /// `vaddr` or the area does not allow `access`.
+    /// frame's physical address. Fails with `ENOMEM` when no frame is free
+    /// and with `EFAULT` for any other `FaultError`, as a syscall's user
+    /// copy does on Linux.
     pub fn populate_page(&mut self, vaddr: VirtAddr, access: MappingFlags) -> Result<PhysAddr, LinuxError> {
+        self.populate(vaddr, access).map_err(|err| match err {
+            FaultError::OutOfMemory => LinuxError::ENOMEM,
+            _ => LinuxError::EFAULT,
+        })
+    }
+
+    fn populate(&mut self, vaddr: VirtAddr, access: MappingFlags) -> Result<PhysAddr, FaultError> {
         let (area_start, prot, shared, file_backed) = match self.area_at(vaddr) {
             Some((start, area)) => (start, area.prot, area.backend.shared, area.backend.file.is_some()),
-            None => return Err(LinuxError::EFAULT),
+            None => return Err(FaultError::NotMapped),
         };
         if !prot_allows(prot, access) {
-            return Err(LinuxError::EFAULT);
+            return Err(FaultError::Denied);
         }
         let page = vaddr.align_down_4k();
         if let Ok((paddr, _, _)) = self.pt.query(page) {
@@ -589,9 +654,10 @@ impl AddrSpace {
         if file_backed {
             return self.populate_file_page(area_start, page, access);
         }
-        let frame = alloc_zeroed_frame().ok_or(LinuxError::ENOMEM)?;
+        let frame = alloc_zeroed_frame().ok_or(FaultError::OutOfMemory)?;
         // A PROT_NONE page that was never touched has no entry yet either.
-        self.map_new_frame(page, frame, pte_flags(prot), shared)?;
+        self.map_new_frame(page, frame, pte_flags(prot), shared)
+            .map_err(|_| FaultError::OutOfMemory)?;
         Ok(frame)
     }
 
@@ -612,23 +678,24 @@ impl AddrSpace {
         Ok(())
     }
 
-    /// Serves a page fault at `vaddr` for an access of kind `access`. Returns
-    /// `false` when the access is not allowed (the caller raises SIGSEGV).
-    pub fn handle_page_fault(&mut self, vaddr: VirtAddr, access: MappingFlags) -> bool {
+    /// Serves a page fault at `vaddr` for an access of kind `access`. The
+    /// error determines the signal that the caller raises.
+    pub fn handle_page_fault(&mut self, vaddr: VirtAddr, access: MappingFlags) -> Result<(), FaultError> {
         if vaddr.as_usize() >= USER_ADDR_END {
-            return false;
+            return Err(FaultError::NotMapped);
         }
         let page = vaddr.align_down_4k();
         if self.pt.query(page).is_ok() {
             // The page is present, so this is a permission fault. The first
             // write to a clean page of a file mapping takes one on purpose.
-            return access.contains(MappingFlags::WRITE) && self.dirty_file_page(page);
+            if access.contains(MappingFlags::WRITE) && self.dirty_file_page(page) {
+                return Ok(());
+            }
+            return Err(FaultError::Denied);
         }
-        if self.populate_page(vaddr, access).is_err() {
-            return false;
-        }
+        self.populate(vaddr, access)?;
         if !access.contains(MappingFlags::WRITE) {
-            return true;
+            return Ok(());
         }
         let next = match self.area_at(page) {
             Some((_, area)) if area.next_sequential_write == page => self.fault_around(page),
@@ -637,7 +704,7 @@ impl AddrSpace {
         if let Some((_, area)) = self.areas.range_mut(..=page).next_back() {
             area.next_sequential_write = next;
         }
-        true
+        Ok(())
     }
 
     /// Gives frames to the absent pages of the `FAULT_AROUND_BYTES` that

@@ -127,6 +127,16 @@ pub fn mmap(
     if let Some(file) = &file {
         check_file_access(file.as_ref(), map_type, prot)?;
     }
+    // Linux's overcommit heuristic counts private writable mappings and
+    // shared anonymous ones, except MAP_NORESERVE ones.
+    let counted = if map_type == MmapFlags::PRIVATE {
+        prot.contains(MmapProt::WRITE)
+    } else {
+        anonymous
+    };
+    if counted && !flags.contains(MmapFlags::NORESERVE) && len > total_ram() {
+        return Err(LinuxError::ENOMEM);
+    }
 
     let fixed = flags.intersects(MmapFlags::FIXED | MmapFlags::FIXED_NOREPLACE);
     let mut aspace = process.aspace.lock();
@@ -176,17 +186,21 @@ pub fn mmap(
     }
     // A private file mapping, and a shared one of a device, get the file's
     // bytes at once, each page in a new frame, and the pages past the end
-    // of the file get a zeroed frame on first access. Such a mapping larger
+    // of the file get a zeroed frame on first access.
+    // NOTE: Linux raises SIGBUS there for a private file mapping. Such a mapping larger
     // than the free memory is rejected, because filling it would take
     // every frame before it failed.
     if file.is_some() && len > free_memory() {
         return Err(LinuxError::ENOMEM);
     }
-    let backend = if map_type == MmapFlags::PRIVATE {
+    let mut backend = if map_type == MmapFlags::PRIVATE {
         Backend::new(false)
     } else {
         Backend::shared(false)
     };
+    if flags.contains(MmapFlags::NORESERVE) {
+        backend = backend.without_reserve();
+    }
     aspace.map_with(VirtAddr::from(start), len, area_flags, backend, true)?;
     if let Some(file) = file {
         // A private file mapping gets a copy of the file's bytes; the part
@@ -264,10 +278,12 @@ pub fn mprotect(process: &Process, addr: usize, len: usize, prot: MmapProt) -> S
     if addr.checked_add(len).is_none_or(|end| end > USER_ADDR_END) {
         return Err(LinuxError::ENOMEM);
     }
-    process
-        .aspace
-        .lock()
-        .protect(VirtAddr::from(addr), len, prot_to_flags(prot))
+    let mut aspace = process.aspace.lock();
+    // Making private pages writable counts them as mmap would have.
+    if prot.contains(MmapProt::WRITE) && aspace.bytes_counted_if_writable(VirtAddr::from(addr), len) > total_ram() {
+        return Err(LinuxError::ENOMEM);
+    }
+    aspace.protect(VirtAddr::from(addr), len, prot_to_flags(prot))
 }
 
 /// msync: writes the dirty pages of the shared file mappings in the range
@@ -411,6 +427,11 @@ pub fn mremap(
     }
     let grow_start = old + old_size;
     let grow = new_size - old_size;
+    // The growth of a writable mapping counts as for mmap.
+    let counted = aspace.area_backend(old).is_some_and(|backend| backend.counts_when_writable());
+    if counted && prot.contains(MappingFlags::WRITE) && grow > total_ram() {
+        return Err(LinuxError::ENOMEM);
+    }
     if grow_start.as_usize() + grow <= USER_ADDR_END && !aspace.overlaps(grow_start, grow) {
         let backend = aspace.area_backend(old).unwrap_or(Backend::new(false));
         aspace.map_with(grow_start, grow, prot, backend.lazy().skip(old_size), false)?;

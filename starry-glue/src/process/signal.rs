@@ -21,6 +21,7 @@ use super::{ExitStatus, NSIG, Process, SS_DISABLE, Thread, current_thread, exit_
 
 type SysResult<T = ()> = Result<T, LinuxError>;
 
+pub const SIGBUS: u32 = 7;
 pub const SIGKILL: u32 = 9;
 pub const SIGCHLD: u32 = 17;
 pub const SIGSEGV: u32 = 11;
@@ -54,6 +55,8 @@ pub fn ignores_children(parent: &Process) -> bool {
 pub const SI_USER: i32 = 0;
 pub const SI_TKILL: i32 = -6;
 pub const SEGV_MAPERR: i32 = 1;
+pub const SEGV_ACCERR: i32 = 2;
+pub const BUS_ADRERR: i32 = 2;
 pub const ILL_ILLOPC: i32 = 1;
 /// `si_code` values of SIGCHLD: the child exited or a signal killed it.
 pub const CLD_EXITED: i32 = 1;

@@ -13,7 +13,7 @@ use memory_addr::{MemoryAddr, PAGE_SIZE_4K, PhysAddr, VirtAddr};
 use starry_vfs::FileLike;
 
 use super::{
-    AddrSpace, Backend, alloc_frame_with, candidate_pages, dealloc_frame, prot_allows, pte_flags,
+    AddrSpace, Backend, FaultError, alloc_frame_with, candidate_pages, dealloc_frame, prot_allows, pte_flags,
 };
 use crate::mm::{
     shared_frames::{add_writer, mark_dirty, remove_writer, take_dirty, take_dirty_for_unmap, unshare_frame},
@@ -62,8 +62,9 @@ impl FileBacking {
 }
 
 /// Reads the page at `offset` of `file` into a new frame: the file's bytes
-/// up to its end, then zeros.
-fn read_file_page(file: &dyn FileLike, offset: u64) -> Result<PhysAddr, LinuxError> {
+/// up to its end, then zeros. Returns `None` when the page lies wholly past
+/// the end of the file, where Linux raises SIGBUS.
+fn read_file_page(file: &dyn FileLike, offset: u64) -> Result<Option<PhysAddr>, LinuxError> {
     let mut buf = [0u8; PAGE_SIZE_4K];
     let mut done = 0;
     while done < PAGE_SIZE_4K {
@@ -73,7 +74,10 @@ fn read_file_page(file: &dyn FileLike, offset: u64) -> Result<PhysAddr, LinuxErr
         }
         done += count;
     }
-    alloc_frame_with(&buf[..done]).ok_or(LinuxError::ENOMEM)
+    if done == 0 {
+        return Ok(None);
+    }
+    alloc_frame_with(&buf[..done]).map(Some).ok_or(LinuxError::ENOMEM)
 }
 
 /// Writes the bytes of `frame` that lie below `file_size` to `file` at
@@ -228,10 +232,10 @@ impl AddrSpace {
         area_start: VirtAddr,
         page: VirtAddr,
         access: MappingFlags,
-    ) -> Result<PhysAddr, LinuxError> {
+    ) -> Result<PhysAddr, FaultError> {
         let area = &self.areas[&area_start];
         let Some(file) = &area.backend.file else {
-            return Err(LinuxError::EFAULT);
+            return Err(FaultError::NotMapped);
         };
         let offset = file.offset + (page - area_start) as u64;
         let write = access.contains(MappingFlags::WRITE);
@@ -242,12 +246,15 @@ impl AddrSpace {
         };
         // A syscall that copies to or from the page gets EFAULT for a file
         // that cannot be read, as for any address without memory.
-        let frame = read_file_page(file.file.as_ref(), offset).map_err(|err| match err {
-            LinuxError::ENOMEM => LinuxError::ENOMEM,
-            _ => LinuxError::EFAULT,
-        })?;
+        let frame = match read_file_page(file.file.as_ref(), offset) {
+            Ok(Some(frame)) => frame,
+            Ok(None) => return Err(FaultError::BadFilePage),
+            Err(LinuxError::ENOMEM) => return Err(FaultError::OutOfMemory),
+            Err(_) => return Err(FaultError::BadFilePage),
+        };
         let executable = area.prot.contains(MappingFlags::EXECUTE);
-        self.map_new_frame(page, frame, flags, true)?;
+        self.map_new_frame(page, frame, flags, true)
+            .map_err(|_| FaultError::OutOfMemory)?;
         if write {
             add_writer(frame);
         }
