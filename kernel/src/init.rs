@@ -11,7 +11,7 @@ use starry_glue::{
     misc::fill_random,
     mm::aspace::AddrSpace,
     process::{
-        ExitStatus, Process, Thread, fork, loader, register_process, register_thread,
+        ExitStatus, Process, Thread, cputime, fork, loader, register_process, register_thread,
         set_init_exit_hook,
     },
     time::wall_clock,
@@ -113,6 +113,7 @@ pub fn run_init(args: BootArgs, mut devices: axdriver::AllDevices) -> ! {
             let context = UspaceContext::new(entry, VirtAddr::from(sp), 0);
             crate::stats::user_entry();
             crate::profile::start();
+            cputime::leave_kernel();
             // SAFETY: the task's page table (set below with
             // `set_page_table_root`) maps the program, and `kstack_top` is
             // the top of this task's own kernel stack, unused from here on.
@@ -122,6 +123,7 @@ pub fn run_init(args: BootArgs, mut devices: axdriver::AllDevices) -> ! {
         axconfig::TASK_STACK_SIZE,
     );
     task.ctx_mut().set_page_table_root(page_table_root);
+    cputime::attach_clock(&mut task, &thread);
     register_thread(task.id().as_u64(), thread);
     let task = axtask::spawn_task(task);
     let code = task.join();

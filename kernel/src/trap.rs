@@ -8,7 +8,7 @@ use axcpu::trap::SYSCALL;
 use memory_addr::VirtAddr;
 use starry_glue::mm::aspace::FaultError;
 use starry_glue::process::{
-    ExitStatus, Thread, current_thread, exit_current_process, fork, signal, try_current_thread,
+    ExitStatus, Thread, cputime, current_thread, exit_current_process, fork, signal, try_current_thread,
 };
 
 /// SIGSEGV, the signal of a bad memory access.
@@ -210,6 +210,12 @@ pub fn init() {
 
 #[unsafe(no_mangle)]
 extern "C" fn handle_user_sync_exception(tf: &mut TrapFrame) {
+    cputime::enter_kernel();
+    handle_sync_from_user(tf);
+    cputime::leave_kernel();
+}
+
+fn handle_sync_from_user(tf: &mut TrapFrame) {
     let esr: u64;
     // SAFETY: reading ESR_EL1 at EL1 has no side effects.
     unsafe { core::arch::asm!("mrs {}, esr_el1", out(reg) esr, options(nomem, nostack)) };
@@ -272,10 +278,12 @@ extern "C" fn handle_user_irq_return(tf: &mut TrapFrame) {
     // its `preempt` feature, so kernel code runs until it blocks or yields.
     // A program that loops in user mode thus shares the CPU in timer ticks
     // (`axconfig::TICKS_PER_SEC`).
+    cputime::enter_kernel();
     if crate::runtime::take_time_slice_end() {
         axtask::yield_now();
     }
     signal::deliver_pending(tf);
+    cputime::leave_kernel();
 }
 
 /// Raises the fault signal `sig` on `thread`: its handler runs when the

@@ -86,7 +86,8 @@ impl Handler {
             CLOCK_REALTIME | CLOCK_REALTIME_COARSE | CLOCK_REALTIME_ALARM | CLOCK_TAI => Ok(realtime()),
             CLOCK_MONOTONIC | CLOCK_MONOTONIC_RAW | CLOCK_MONOTONIC_COARSE | CLOCK_BOOTTIME
             | CLOCK_BOOTTIME_ALARM => Ok(monotonic()),
-            CLOCK_PROCESS_CPUTIME_ID | CLOCK_THREAD_CPUTIME_ID => Ok(self.cpu_time()),
+            CLOCK_PROCESS_CPUTIME_ID => Ok(self.process_cpu_times().total()),
+            CLOCK_THREAD_CPUTIME_ID => Ok(self.thread_cpu_times().total()),
             // Negative ids name the CPU clocks of other processes and
             // threads, which do not exist.
             _ => Err(LinuxError::EINVAL),
@@ -229,9 +230,13 @@ impl TimeSyscalls for Handler {
     fn sys_times(&mut self, buf: Option<UserOut<Tms>>) -> SysResult<isize> {
         let to_ticks = |time: Duration| (time.as_nanos() as u64 * USER_HZ / NANOS_PER_SEC) as i64;
         if let Some(buf) = buf {
+            let own = self.process_cpu_times();
+            let children = self.process().cpu.children();
             let tms = Tms {
-                tms_utime: to_ticks(self.cpu_time()),
-                ..Tms::default()
+                tms_utime: to_ticks(own.user_time()),
+                tms_stime: to_ticks(own.system_time()),
+                tms_cutime: to_ticks(children.user_time()),
+                tms_cstime: to_ticks(children.system_time()),
             };
             buf.write(self.mem(), &tms)?;
         }

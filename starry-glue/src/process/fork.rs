@@ -87,6 +87,7 @@ pub fn fork(flags: CloneFlags, stack: usize, parent_tid: usize, tls: usize, chil
 
     let mut task = new_user_task(flags, stack, tls, format!("process {pid}"));
     task.ctx_mut().set_page_table_root(page_table_root);
+    super::cputime::attach_clock(&mut task, &thread);
     parent.children.lock().push(child.clone());
     register_process(child.clone());
     register_thread(task.id().as_u64(), thread);
@@ -323,9 +324,9 @@ fn wait_status(status: ExitStatus) -> i32 {
 /// `pid` -1 means any child, 0 any child in the caller's process group, and
 /// below -1 any child in group `-pid`. Returns `Ok(None)` for WNOHANG when
 /// children still run.
-pub fn wait4(pid: i32, options: WaitOptions) -> SysResult<Option<(u32, i32)>> {
+pub fn wait4(pid: i32, options: WaitOptions) -> SysResult<Option<(Arc<Process>, i32)>> {
     let exited = wait_for_child(pid, options.contains(WaitOptions::NOHANG), true, true)?;
-    Ok(exited.map(|(child, status)| (child.pid, wait_status(status))))
+    Ok(exited.map(|(child, status)| (child, wait_status(status))))
 }
 
 /// Waits until a child that `pid` selects (as for [`wait4`]) has exited and
@@ -364,6 +365,7 @@ pub fn wait_for_child(
                 if reap {
                     children.remove(index);
                     remove_process(child.pid);
+                    process.cpu.add_reaped_child(&child);
                 }
                 return Ok(Some((child, status)));
             }

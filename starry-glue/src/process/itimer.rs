@@ -6,16 +6,17 @@
 //! on every return to user mode and in every signal check of a waiting
 //! thread, so it comes at most one timer tick (10 ms) late.
 //!
-//! NOTE: the kernel counts no CPU time per process (CLOCK_PROCESS_CPUTIME_ID
-//! is the time since the process started), so ITIMER_VIRTUAL and ITIMER_PROF
-//! count that same time and expire like ITIMER_REAL.
+//! ITIMER_REAL counts monotonic time, ITIMER_VIRTUAL the process's user
+//! time and ITIMER_PROF its user and system time (`cputime`). While a
+//! CPU-time timer is armed, every timer tick requests a scan, because the
+//! interrupt cannot read the processes' clocks.
 
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use axerrno::LinuxError;
 use syscall_abi::{Itimerval, Timeval};
 
-use super::{Process, all_processes, fork::kill_process, signal};
+use super::{Process, all_processes, cputime::process_times, fork::kill_process, signal};
 
 /// The `which` values.
 pub const ITIMER_REAL: i32 = 0;
@@ -33,7 +34,8 @@ const MICROS_PER_SEC: u64 = 1_000_000;
 /// One interval timer of a process.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct IntervalTimer {
-    /// The next expiry in nanoseconds of monotonic time; 0 when off.
+    /// The next expiry in nanoseconds of the timer's clock (`clock_now`);
+    /// 0 when off.
     deadline_ns: u64,
     /// The period after an expiry; 0 for a one-shot timer.
     interval_ns: u64,
@@ -44,12 +46,25 @@ pub struct IntervalTimer {
 static NEXT_DEADLINE: AtomicU64 = AtomicU64::new(u64::MAX);
 /// Set by the timer interrupt once [`NEXT_DEADLINE`] has passed.
 static EXPIRED: AtomicBool = AtomicBool::new(false);
+/// Set while some process may have an armed ITIMER_VIRTUAL or ITIMER_PROF.
+static CPU_TIMERS_ARMED: AtomicBool = AtomicBool::new(false);
 
 /// Notes whether a timer expired by `now_ns`. Runs in the timer interrupt,
 /// so it only touches atomics.
 pub fn on_timer_tick(now_ns: u64) {
-    if now_ns >= NEXT_DEADLINE.load(Ordering::Relaxed) {
+    if now_ns >= NEXT_DEADLINE.load(Ordering::Relaxed) || CPU_TIMERS_ARMED.load(Ordering::Relaxed) {
         EXPIRED.store(true, Ordering::Release);
+    }
+}
+
+/// Returns the current value of the clock that timer `index` of `process`
+/// counts, in nanoseconds.
+fn clock_now(process: &Process, index: usize) -> u64 {
+    let nanos = |time: core::time::Duration| time.as_nanos() as u64;
+    match index as i32 {
+        ITIMER_VIRTUAL => nanos(process_times(process).user_time()),
+        ITIMER_PROF => nanos(process_times(process).total()),
+        _ => axhal::time::monotonic_time_nanos(),
     }
 }
 
@@ -59,19 +74,28 @@ pub fn raise_expired() {
     if !EXPIRED.swap(false, Ordering::AcqRel) {
         return;
     }
-    let now = axhal::time::monotonic_time_nanos();
     let mut next = u64::MAX;
+    let mut cpu_timers_armed = false;
     for process in all_processes() {
         let mut due = [false; ITIMER_COUNT];
         {
             let mut timers = process.itimers.lock();
-            for (timer, due) in timers.iter_mut().zip(&mut due) {
-                if timer.deadline_ns != 0 && now >= timer.deadline_ns {
+            for (index, (timer, due)) in timers.iter_mut().zip(&mut due).enumerate() {
+                if timer.deadline_ns == 0 {
+                    continue;
+                }
+                let now = clock_now(&process, index);
+                if now >= timer.deadline_ns {
                     *due = true;
                     timer.deadline_ns = next_expiry(timer, now);
                 }
-                if timer.deadline_ns != 0 {
+                if timer.deadline_ns == 0 {
+                    continue;
+                }
+                if index == ITIMER_REAL as usize {
                     next = next.min(timer.deadline_ns);
+                } else {
+                    cpu_timers_armed = true;
                 }
             }
         }
@@ -85,6 +109,7 @@ pub fn raise_expired() {
         }
     }
     NEXT_DEADLINE.store(next, Ordering::Relaxed);
+    CPU_TIMERS_ARMED.store(cpu_timers_armed, Ordering::Relaxed);
 }
 
 /// Returns the deadline after `timer` expired at `now`: 0 for a one-shot
@@ -139,7 +164,7 @@ fn current_value(timer: &IntervalTimer, now: u64) -> Itimerval {
 /// getitimer: the time left on timer `which` of `process` and its period.
 pub fn get(process: &Process, which: i32) -> Result<Itimerval, LinuxError> {
     let index = timer_index(which)?;
-    let now = axhal::time::monotonic_time_nanos();
+    let now = clock_now(process, index);
     Ok(current_value(&process.itimers.lock()[index], now))
 }
 
@@ -150,7 +175,7 @@ pub fn set(process: &Process, which: i32, new: &Itimerval) -> Result<Itimerval, 
     let index = timer_index(which)?;
     let value = timeval_to_nanos(&new.it_value)?;
     let interval = timeval_to_nanos(&new.it_interval)?;
-    let now = axhal::time::monotonic_time_nanos();
+    let now = clock_now(process, index);
     let mut timers = process.itimers.lock();
     let old = current_value(&timers[index], now);
     timers[index] = if value == 0 {
@@ -161,8 +186,10 @@ pub fn set(process: &Process, which: i32, new: &Itimerval) -> Result<Itimerval, 
             interval_ns: interval,
         }
     };
-    if value != 0 {
+    if value != 0 && index == ITIMER_REAL as usize {
         NEXT_DEADLINE.fetch_min(timers[index].deadline_ns, Ordering::Relaxed);
+    } else if value != 0 {
+        CPU_TIMERS_ARMED.store(true, Ordering::Relaxed);
     }
     Ok(old)
 }

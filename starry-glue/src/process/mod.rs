@@ -5,6 +5,8 @@ pub mod stack;
 #[cfg(target_os = "none")]
 mod creds;
 #[cfg(target_os = "none")]
+pub mod cputime;
+#[cfg(target_os = "none")]
 pub mod loader;
 #[cfg(target_os = "none")]
 pub mod fork;

@@ -161,6 +161,8 @@ pub struct Process {
     pub shared_pending: super::signal::PendingSignals,
     /// ITIMER_REAL, ITIMER_VIRTUAL and ITIMER_PROF; a fork starts without.
     pub itimers: Mutex<[super::itimer::IntervalTimer; super::itimer::ITIMER_COUNT]>,
+    /// The user and system time of ended threads and reaped children.
+    pub cpu: super::cputime::ProcessCpu,
 }
 
 impl Process {
@@ -194,6 +196,7 @@ impl Process {
             vfork_wait: WaitQueue::new(),
             shared_pending: super::signal::PendingSignals::new(),
             itimers: Mutex::new([super::itimer::IntervalTimer::default(); super::itimer::ITIMER_COUNT]),
+            cpu: super::cputime::ProcessCpu::default(),
         })
     }
 
@@ -236,6 +239,8 @@ pub struct Thread {
     /// Set when another thread ended the process or ran execve: the thread
     /// leaves on its next return to user mode, and its waits end at once.
     pub exit_requested: AtomicBool,
+    /// The thread's user and system time.
+    pub cpu: Arc<super::cputime::CpuClock>,
 }
 
 impl Thread {
@@ -255,6 +260,7 @@ impl Thread {
             restart: Mutex::new(None),
             sigwait_set: AtomicU64::new(0),
             exit_requested: AtomicBool::new(false),
+            cpu: Arc::default(),
         })
     }
 
@@ -273,7 +279,9 @@ pub fn register_thread(task_id: u64, thread: Arc<Thread>) {
 
 /// Forgets the thread of task `task_id`.
 pub fn unregister_thread(task_id: u64) -> Option<Arc<Thread>> {
-    THREADS.lock().remove(&task_id)
+    let thread = THREADS.lock().remove(&task_id)?;
+    thread.process.cpu.add_ended_thread(&thread);
+    Some(thread)
 }
 
 /// Makes every thread of `thread`'s process but `thread` itself leave, as

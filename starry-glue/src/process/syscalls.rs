@@ -11,8 +11,8 @@ use syscall_abi::{
 };
 
 use super::{
-    AltStack, ExitStatus, NSIG, RLIM_NLIMITS, RLimit, SS_DISABLE, SigAction, creds, exit_current_process,
-    find_thread, fork, futex,
+    AltStack, ExitStatus, NSIG, RLIM_NLIMITS, RLimit, SS_DISABLE, SigAction, cputime, creds, current_thread,
+    exit_current_process, find_thread, fork, futex,
     signal::{self, SI_TKILL, SI_USER, SigInfo},
     thread,
 };
@@ -176,12 +176,14 @@ impl Handler {
         })
     }
 
-    /// Returns the CPU time of the process. Without per-task accounting this
-    /// is the time since it started, which is close because it is the only
-    /// process.
-    pub(crate) fn cpu_time(&self) -> Duration {
-        let now = axhal::time::monotonic_time_nanos();
-        Duration::from_nanos(now.saturating_sub(self.process().start_nanos))
+    /// Returns the user and system time of the calling process.
+    pub(crate) fn process_cpu_times(&self) -> cputime::CpuTimes {
+        cputime::process_times(self.process())
+    }
+
+    /// Returns the user and system time of the calling thread.
+    pub(crate) fn thread_cpu_times(&self) -> cputime::CpuTimes {
+        current_thread().cpu.times()
     }
 }
 
@@ -658,14 +660,9 @@ impl ProcessSyscalls for Handler {
     fn sys_getrusage(&mut self, who: i32, usage: UserOut<Rusage>) -> SysResult<()> {
         let mut result = Rusage::default();
         match who {
-            RUSAGE_SELF | RUSAGE_THREAD => {
-                let cpu = self.cpu_time();
-                result.ru_utime = Timeval {
-                    tv_sec: cpu.as_secs() as i64,
-                    tv_usec: cpu.subsec_micros() as i64,
-                };
-            }
-            RUSAGE_CHILDREN => {}
+            RUSAGE_SELF => set_cpu_times(&mut result, self.process_cpu_times()),
+            RUSAGE_THREAD => set_cpu_times(&mut result, self.thread_cpu_times()),
+            RUSAGE_CHILDREN => set_cpu_times(&mut result, self.process().cpu.children()),
             _ => return Err(LinuxError::EINVAL),
         }
         usage.write(self.mem(), &result)
@@ -829,14 +826,18 @@ impl ProcessSyscalls for Handler {
         )?;
         if let Some(infop) = infop {
             // With WNOHANG and no exited child, Linux zeroes the fields.
-            let info = exited.map_or_else(Siginfo::default, |(child, status)| {
-                signal::child_siginfo(child.pid, child.creds.lock().uid, status)
+            let info = exited.as_ref().map_or_else(Siginfo::default, |(child, status)| {
+                signal::child_siginfo(child.pid, child.creds.lock().uid, *status)
             });
             infop.write(self.mem(), &info)?;
         }
         if let Some(rusage) = rusage {
-            // NOTE: children's CPU time is not accounted.
-            rusage.write(self.mem(), &Rusage::default())?;
+            // The child's times, with those of the children it reaped.
+            let mut usage = Rusage::default();
+            if let Some((child, _)) = &exited {
+                set_cpu_times(&mut usage, cputime::reaped_times(child));
+            }
+            rusage.write(self.mem(), &usage)?;
         }
         Ok(())
     }
@@ -855,14 +856,26 @@ impl ProcessSyscalls for Handler {
             wstatus.write(self.mem(), &status)?;
         }
         if let Some(rusage) = rusage {
-            // NOTE: children's CPU time is not accounted.
-            rusage.write(self.mem(), &Rusage::default())?;
+            // The child's times, with those of the children it reaped.
+            let mut usage = Rusage::default();
+            set_cpu_times(&mut usage, cputime::reaped_times(&child));
+            rusage.write(self.mem(), &usage)?;
         }
-        Ok(child as isize)
+        Ok(child.pid as isize)
     }
 
     fn sys_rseq(&mut self, _rseq: usize, _rseq_len: u32, _flags: i32, _sig: u32) -> SysResult<()> {
         // Not supported; glibc and musl carry on without it.
         Err(LinuxError::ENOSYS)
     }
+}
+
+/// Sets the user and system time of `usage` to `times`.
+fn set_cpu_times(usage: &mut Rusage, times: cputime::CpuTimes) {
+    let timeval = |time: Duration| Timeval {
+        tv_sec: time.as_secs() as i64,
+        tv_usec: time.subsec_micros() as i64,
+    };
+    usage.ru_utime = timeval(times.user_time());
+    usage.ru_stime = timeval(times.system_time());
 }

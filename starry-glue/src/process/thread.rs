@@ -58,6 +58,7 @@ pub(super) fn new_user_task(flags: CloneFlags, stack: usize, tls: usize, name: S
             let kstack_top = axtask::current()
                 .kernel_stack_top()
                 .expect("a user thread's task has a kernel stack");
+            super::cputime::leave_kernel();
             // SAFETY: the caller sets the task's page table (with
             // `set_page_table_root`) to the address space of `frame`, and
             // `kstack_top` is the top of this task's own kernel stack,
@@ -106,6 +107,7 @@ pub fn clone_thread(flags: CloneFlags, stack: usize, parent_tid: usize, tls: usi
     let mut task = new_user_task(flags, stack, tls, format!("thread {tid}"));
     task.ctx_mut()
         .set_page_table_root(process.aspace.lock().page_table_root());
+    super::cputime::attach_clock(&mut task, &child);
     register_thread(task.id().as_u64(), child);
     axtask::spawn_task(task);
     Ok(tid as isize)
