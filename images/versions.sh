@@ -11,6 +11,7 @@ SOURCE_PACKAGES=(
     xz-utils=5.4.1-1+deb12u1
     util-linux=2.38.1-5+deb12u3
     bzip2=1.0.8-5
+    dash=0.5.12-2
 )
 
 # Debian's arm64 musl, the runtime loader and C library of the image.
