@@ -92,3 +92,64 @@ def test_cpu_time_timers_match_linux(disk):
     lines = compare_with_linux(CPU_TIMERS, disk)
     assert "ITIMER_VIRTUAL fired while sleeping False" in lines
     assert "ITIMER_PROF fired once while busy True" in lines
+
+
+# The clock ids of pthread_getcpuclockid and clock_getcpuclockid: the
+# calling thread, another thread of the process and a child process.
+CPU_CLOCK_IDS = r"""
+import ctypes, os, threading, time
+
+def busy(seconds):
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        pass
+
+own = time.pthread_getcpuclockid(threading.get_ident())
+start = time.clock_gettime(own)
+busy(0.3)
+print("own thread clock", time.clock_gettime(own) - start > 0.1)
+print("own thread resolution", time.clock_getres(own) <= 0.01)
+
+ready = threading.Event()
+done = threading.Event()
+worker_clock = []
+def worker():
+    worker_clock.append(time.pthread_getcpuclockid(threading.get_ident()))
+    busy(0.3)
+    ready.set()
+    done.wait()
+thread = threading.Thread(target=worker)
+thread.start()
+ready.wait()
+before = time.clock_gettime(worker_clock[0])
+time.sleep(0.2)
+print("worker clock from main", before > 0.1)
+print("worker clock still while it waits", time.clock_gettime(worker_clock[0]) - before < 0.05)
+done.set()
+thread.join()
+
+libc = ctypes.CDLL(None, use_errno=True)
+read_end, write_end = os.pipe()
+pid = os.fork()
+if pid == 0:
+    busy(0.3)
+    os.write(write_end, b"x")
+    time.sleep(0.5)
+    os._exit(0)
+os.read(read_end, 1)
+clock = ctypes.c_int()
+print("clock_getcpuclockid", libc.clock_getcpuclockid(pid, ctypes.byref(clock)))
+print("child process clock", time.clock_gettime(clock.value) > 0.1)
+os.waitpid(pid, 0)
+try:
+    time.clock_gettime(-(99999 + 1) * 8 + 2)
+    print("missing process clock", "ok")
+except OSError as err:
+    print("missing process clock", err.errno)
+"""
+
+
+def test_cpu_clock_ids_match_linux(disk):
+    lines = compare_with_linux(CPU_CLOCK_IDS, disk)
+    assert "worker clock from main True" in lines
+    assert "child process clock True" in lines

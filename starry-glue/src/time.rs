@@ -12,7 +12,10 @@ use syscall_abi::{
     UserOut,
 };
 
-use crate::{Handler, process::itimer};
+use crate::{
+    Handler,
+    process::{cputime::process_times, current_thread, find_process, find_thread, itimer},
+};
 
 const NANOS_PER_SEC: u64 = 1_000_000_000;
 
@@ -88,9 +91,41 @@ impl Handler {
             | CLOCK_BOOTTIME_ALARM => Ok(monotonic()),
             CLOCK_PROCESS_CPUTIME_ID => Ok(self.process_cpu_times().total()),
             CLOCK_THREAD_CPUTIME_ID => Ok(self.thread_cpu_times().total()),
-            // Negative ids name the CPU clocks of other processes and
-            // threads, which do not exist.
+            _ if clockid < 0 => self.cpu_clock_now(clockid),
             _ => Err(LinuxError::EINVAL),
+        }
+    }
+
+    /// Reads the CPU-time clock that a negative id names, as
+    /// `clock_getcpuclockid` and `pthread_getcpuclockid` build it. The id is
+    /// the bitwise NOT of a pid or tid (0 for the caller) shifted left by 3.
+    /// Bit 2 marks a thread clock, which must name a thread of the calling
+    /// process, as on Linux. Bits 0 and 1 select the time: Linux's
+    /// CPUCLOCK_PROF (0) and CPUCLOCK_SCHED (2) count user and system time,
+    /// CPUCLOCK_VIRT (1) user time only.
+    fn cpu_clock_now(&self, clockid: i32) -> SysResult<Duration> {
+        const PER_THREAD: i32 = 4;
+        const VIRT: i32 = 1;
+        const WHICH_MASK: i32 = 3;
+        let id = !(clockid >> 3) as u32;
+        let times = if clockid & PER_THREAD != 0 {
+            let process = self.process();
+            let thread = match id {
+                0 => current_thread(),
+                tid => find_thread(process.pid, tid).ok_or(LinuxError::EINVAL)?,
+            };
+            thread.cpu.times()
+        } else {
+            let process = match id {
+                0 => self.process().clone(),
+                pid => find_process(pid).ok_or(LinuxError::EINVAL)?,
+            };
+            process_times(&process)
+        };
+        match clockid & WHICH_MASK {
+            VIRT => Ok(times.user_time()),
+            WHICH_MASK => Err(LinuxError::EINVAL),
+            _ => Ok(times.total()),
         }
     }
 
