@@ -203,6 +203,11 @@ fn read_copied_step(
 }
 
 /// Writes the user buffer `buf` to `file`, at the file offset or at `offset`.
+///
+/// A short write goes on with the rest, as a blocking write on Linux does,
+/// so a full pipe or socket waits for room. The write ends with the bytes
+/// written so far when a signal comes, when the file is non-blocking, or
+/// when an error such as `ENOSPC` or `EPIPE` follows.
 pub fn write_from_user(
     mem: &impl UserMemory,
     file: &Arc<dyn FileLike>,
@@ -225,10 +230,10 @@ pub fn write_from_user(
             Err(error) if done == 0 => return Err(error),
             Err(_) => break,
         };
-        done += count;
-        if count < want {
+        if count == 0 {
             break;
         }
+        done += count;
     }
     Ok(done)
 }

@@ -16,6 +16,9 @@ use crate::{
 
 /// Capacity of a new pipe in bytes, Linux's default of 16 pages.
 pub const PIPE_CAPACITY: usize = 65536;
+/// Writes of at most this many bytes are atomic: they wait until all of
+/// them fit (POSIX's PIPE_BUF, 4096 on Linux).
+const PIPE_BUF: usize = 4096;
 /// The smallest capacity, one page, as Linux rounds F_SETPIPE_SZ up to.
 const MIN_PIPE_CAPACITY: usize = 4096;
 /// The largest capacity F_SETPIPE_SZ grants: Linux's default
@@ -132,7 +135,8 @@ impl FileLike for PipeEnd {
         Ok(count)
     }
 
-    /// Writes what fits. The caller sends `SIGPIPE` on `EPIPE`.
+    /// Writes what fits, or nothing while a write of at most `PIPE_BUF`
+    /// bytes does not fit whole. The caller sends `SIGPIPE` on `EPIPE`.
     fn write(&self, buf: &[u8]) -> VfsResult<usize> {
         if self.is_reader {
             return Err(LinuxError::EBADF);
@@ -145,7 +149,7 @@ impl FileLike for PipeEnd {
             return Ok(0);
         }
         let free = buffer.capacity.saturating_sub(buffer.data.len());
-        if free == 0 {
+        if free == 0 || (buf.len() <= PIPE_BUF && free < buf.len()) {
             return Err(LinuxError::EAGAIN);
         }
         let count = buf.len().min(free);
