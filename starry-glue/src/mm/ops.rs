@@ -186,10 +186,11 @@ pub fn mmap(
     }
     // A private file mapping, and a shared one of a device, get the file's
     // bytes at once, each page in a new frame, and the pages past the end
-    // of the file get a zeroed frame on first access.
-    // NOTE: Linux raises SIGBUS there for a private file mapping. Such a mapping larger
+    // of the file get a zeroed frame on first access. Such a mapping larger
     // than the free memory is rejected, because filling it would take
     // every frame before it failed.
+    // NOTE: Linux raises SIGBUS past the end of the file for a private file
+    // mapping, where this kernel reads zeros.
     if file.is_some() && len > free_memory() {
         return Err(LinuxError::ENOMEM);
     }
